@@ -1,0 +1,348 @@
+"""The ``packgen`` command line: parse options, call the library, format the result.
+
+Exit codes: 0 all good; 1 some members failed or the profiles have errors (the rest still
+built); 2 usage, config or unreadable input (nothing built). A user's mistake never shows a
+traceback: every :class:`~packgen.errors.PackgenError` becomes one clear message on stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from packgen import __version__
+from packgen.config import Config, load_config
+from packgen.errors import PackgenError, UsageError
+
+app = typer.Typer(
+    name="packgen",
+    help="Personalised, print-ready study booklets for a roster of floating members.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", "-c", help="Config file (default: ./packgen.yaml, else built-in).")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout, nothing else.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")]
+ProfilesArg = Annotated[
+    list[Path] | None,
+    typer.Argument(
+        help="Profile files or folders (default: the config's profiles, ./profiles).", show_default=False
+    ),
+]
+EncodingOpt = Annotated[
+    str | None, typer.Option("--encoding", help="Force the CSV encoding (utf-8, gb18030 …).")
+]
+SheetOpt = Annotated[str | None, typer.Option("--sheet", help="Excel sheet to read (default: the first).")]
+
+
+def fail(exc: PackgenError) -> NoReturn:
+    err.print(f"error: {exc}", markup=False)
+    raise typer.Exit(exc.exit_code)
+
+
+def emit_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+@app.command()
+def validate(
+    profiles: ProfilesArg = None,
+    config: ConfigOpt = None,
+    encoding: EncodingOpt = None,
+    sheet: SheetOpt = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Fail on warnings too.")] = False,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Check profiles and config; every problem with file, row and column."""
+    from packgen.build import read_and_assign
+
+    try:
+        cfg = load_config(config)
+        roster, _ = read_and_assign(cfg, profiles or [], encoding=encoding, sheet=sheet)
+    except PackgenError as exc:
+        fail(exc)
+    errors, warnings = roster.errors, roster.warnings
+    failed = bool(errors) or (strict and bool(warnings))
+    if as_json:
+        emit_json(
+            {
+                "ok": not failed,
+                "members": len(roster.members),
+                "errors": len(errors),
+                "warnings": len(warnings),
+                "problems": [p.as_dict() for p in roster.problems],
+            }  # fmt: skip
+        )
+    else:
+        for problem in roster.problems:
+            err.print(f"{problem.severity}: {problem}", markup=False)
+        if not quiet:
+            out.print(
+                f"{len(roster.members)} members read; {len(errors)} error(s), {len(warnings)} warning(s)",
+                markup=False,
+            )
+    raise typer.Exit(1 if failed else 0)
+
+
+@app.command()
+def plan(
+    profiles: ProfilesArg = None,
+    config: ConfigOpt = None,
+    plan_filter: Annotated[
+        list[str] | None, typer.Option("--plan", help="Only members on this plan.")
+    ] = None,
+    branch: Annotated[list[str] | None, typer.Option("--branch", help="Only members of this branch.")] = None,
+    encoding: EncodingOpt = None,
+    sheet: SheetOpt = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Who gets which plan and why; counts per plan and branch."""
+    from packgen.build import read_and_assign
+    from packgen.plans import coverage_gaps
+
+    try:
+        cfg = load_config(config)
+        roster, assigned = read_and_assign(cfg, profiles or [], encoding=encoding, sheet=sheet)
+    except PackgenError as exc:
+        fail(exc)
+    if plan_filter:
+        unknown = set(plan_filter) - set(cfg.plans)
+        if unknown:
+            fail(UsageError(f"--plan: unknown plan {', '.join(sorted(unknown))}; use {', '.join(cfg.plans)}"))
+        assigned = [(m, a) for m, a in assigned if a.plan in plan_filter]
+    if branch:
+        assigned = [(m, a) for m, a in assigned if m.branch in branch]
+    gaps = [(m, gap) for m, a in assigned for gap in coverage_gaps(a.plan, cfg.plans[a.plan], m)]
+    by_plan = Counter(a.plan for _, a in assigned)
+    by_branch = Counter(m.branch for m, _ in assigned)
+    if as_json:
+        emit_json(
+            {
+                "members": [
+                    {
+                        "id": m.id,
+                        "name": m.name,
+                        "branch": m.branch,
+                        "plan": a.plan,
+                        "source": a.source,
+                        "rule": a.rule,
+                        "reason": a.explanation,
+                    }
+                    for m, a in assigned
+                ],
+                "by_plan": dict(by_plan),
+                "by_branch": dict(by_branch),
+                "not_covered": [{"id": m.id, "name": m.name, "why": gap} for m, gap in gaps],
+                "problems": [p.as_dict() for p in roster.problems],
+            }  # fmt: skip
+        )
+        raise typer.Exit(1 if roster.errors else 0)
+    for problem in roster.problems:
+        err.print(f"{problem.severity}: {problem}", markup=False)
+    if not quiet:
+        table = Table(title="学习方式安排 · plans", title_justify="left")
+        for column in ("编号 id", "姓名 name", "支部 branch", "方式 plan", "理由 reason"):
+            table.add_column(column, overflow="fold")
+        for m, a in assigned:
+            table.add_row(m.id, m.name, m.branch, cfg.plans[a.plan].label, a.explanation)
+        out.print(table)
+        out.print(_counts_table(cfg, by_plan, by_branch))
+        if gaps:
+            out.print("未能覆盖 · not covered:", markup=False)
+            for m, gap in gaps:
+                out.print(f"  {m.id} {m.name}: {gap}", markup=False)
+    raise typer.Exit(1 if roster.errors else 0)
+
+
+def _counts_table(cfg: Config, by_plan: Counter[Any], by_branch: Counter[str]) -> Table:
+    table = Table(title="人数 · counts", title_justify="left")
+    table.add_column("")
+    table.add_column("人数", justify="right")
+    for key, count in sorted(by_plan.items()):
+        table.add_row(f"{cfg.plans[key].label} ({key})", str(count))
+    table.add_section()
+    for name, count in sorted(by_branch.items()):
+        table.add_row(name or "(无支部)", str(count))
+    return table
+
+
+@app.command()
+def preview(
+    member: Annotated[str, typer.Argument(help="Member id or exact name.")],
+    profiles: Annotated[
+        list[Path] | None, typer.Option("--profiles", "-p", help="Profile file or folder (repeatable).")
+    ] = None,
+    config: ConfigOpt = None,
+    pdf: Annotated[Path | None, typer.Option("--pdf", help="Also render just this booklet to FILE.")] = None,
+    encoding: EncodingOpt = None,
+    sheet: SheetOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """One member's plan in the terminal; --pdf FILE renders just that booklet."""
+    from packgen.build import read_and_assign
+    from packgen.plans import booklet_content
+    from packgen.preview import find_member, show_preview
+
+    try:
+        cfg = load_config(config)
+        _, assigned = read_and_assign(cfg, profiles or [], encoding=encoding, sheet=sheet)
+        found, assignment = find_member(assigned, member)
+        content = booklet_content(cfg, found, assignment)
+        if pdf is not None:
+            from packgen.render import Renderer, write_atomic
+
+            write_atomic(pdf, Renderer(cfg).pdf(content))
+    except PackgenError as exc:
+        fail(exc)
+    if as_json:
+        emit_json(
+            {
+                "id": found.id,
+                "name": found.name,
+                "branch": found.branch,
+                "plan": assignment.plan,
+                "reason": assignment.explanation,
+                "rule": assignment.rule,
+                "schedule": [vars(row) for row in content.schedule],
+                "materials": [m.title for m in content.materials],
+                "links": [link.model_dump() for link in content.links],
+                "gaps": content.problems,
+                "pdf": str(pdf) if pdf else None,
+            }  # fmt: skip
+        )
+        return
+    show_preview(out, cfg, content)
+    if pdf is not None:
+        out.print(f"booklet written to {pdf}", markup=False)
+
+
+@app.command()
+def build(
+    profiles: ProfilesArg = None,
+    config: ConfigOpt = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Output folder (default: ./output).")
+    ] = None,
+    jobs: Annotated[
+        int, typer.Option("--jobs", "-j", help="Worker processes (default: all cores).", min=0)
+    ] = 0,
+    only: Annotated[
+        str | None, typer.Option("--only", help="Only these member ids, comma separated.")
+    ] = None,
+    plan_filter: Annotated[
+        list[str] | None, typer.Option("--plan", help="Only members on this plan.")
+    ] = None,
+    branch: Annotated[list[str] | None, typer.Option("--branch", help="Only members of this branch.")] = None,
+    encoding: EncodingOpt = None,
+    sheet: SheetOpt = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """All booklets, print run and manifest."""
+    from packgen.build import BuildOptions
+    from packgen.build import build as run_build
+    from packgen.progress import progress_reporter
+
+    try:
+        cfg = load_config(config)
+        options = BuildOptions(
+            output=(output or cfg.resolve(cfg.output)).resolve(),
+            jobs=jobs,
+            only={part.strip() for part in only.split(",") if part.strip()} if only else None,
+            plans=set(plan_filter) if plan_filter else None,
+            branches=set(branch) if branch else None,
+        )
+        with progress_reporter(err, enabled=not (quiet or as_json)) as report:
+            result = run_build(cfg, profiles or [], options, encoding=encoding, sheet=sheet, progress=report)
+    except PackgenError as exc:
+        fail(exc)
+    if as_json:
+        emit_json(
+            {
+                "output": str(result.output),
+                "exit_code": result.exit_code,
+                "summary": result.summary,
+                "problems": [p.as_dict() for p in result.problems],
+                "failed": [{"id": e.id, "error": e.error} for e in result.failed],
+            }  # fmt: skip
+        )
+        raise typer.Exit(result.exit_code)
+    for problem in result.problems:
+        err.print(f"{problem.severity}: {problem}", markup=False)
+    for entry in result.failed:
+        err.print(f"failed: {entry.id} {entry.name}: {entry.error}", markup=False)
+    if not quiet:
+        from packgen.progress import summary_table
+
+        out.print(summary_table(cfg, result))
+        out.print(f"manifest: {result.output / 'manifest.json'}", markup=False)
+    raise typer.Exit(result.exit_code)
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Folder to create the workspace in.")] = Path("."),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing packgen.yaml.")] = False,
+) -> None:
+    """Scaffold a workspace: packgen.yaml, profiles/, templates/, output/."""
+    from packgen.workspace import init_workspace
+
+    try:
+        created = init_workspace(directory, force=force)
+    except PackgenError as exc:
+        fail(exc)
+    for path in created:
+        out.print(f"created {path}", markup=False)
+    out.print(f"next: put your roster in {directory / 'profiles'} and run `packgen build`", markup=False)
+
+
+@app.command()
+def doctor(as_json: JsonOpt = False) -> None:
+    """What the machine has: WeasyPrint libs, fonts covering Chinese, versions."""
+    from packgen.doctor import diagnose, show_diagnosis
+
+    report = diagnose()
+    if as_json:
+        emit_json(report)
+    else:
+        show_diagnosis(out, report)
+    raise typer.Exit(0 if report["ok"] else 1)
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"packgen {__version__}", markup=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
+) -> None:
+    """Personalised, print-ready study booklets for a roster of floating members."""
+
+
+def main() -> None:
+    if os.environ.get("NO_COLOR"):
+        out.no_color = err.no_color = True
+    app()

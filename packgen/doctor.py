@@ -1,0 +1,83 @@
+"""``packgen doctor``: what this machine has for rendering booklets, and what is missing."""
+
+from __future__ import annotations
+
+import ctypes.util
+import platform
+import sys
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from packgen import __version__
+from packgen.fonts import (
+    SANS_STACK,
+    SERIF_STACK,
+    chinese_fonts,
+    installed_coverage,
+    missing_glyphs,
+    resolve_family,
+)
+
+#: A few characters every Chinese booklet prints; if any is missing the fonts are not fit.
+SAMPLE = "党员冬训学习手册第页共就地自学线上联学送学上门喆堃"
+
+
+def diagnose() -> dict[str, Any]:
+    report: dict[str, Any] = {
+        "packgen": __version__,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "problems": [],
+    }
+    try:
+        import weasyprint
+        from weasyprint.text.ffi import pango
+
+        report["weasyprint"] = weasyprint.__version__
+        report["pango"] = (
+            pango.pango_version_string().decode() if hasattr(pango, "pango_version_string") else "?"
+        )
+    except Exception as exc:  # OSError when Pango is missing, ImportError when WeasyPrint is
+        report["weasyprint"] = None
+        report["problems"].append(
+            f"WeasyPrint cannot load: {exc}; install Pango (apt-get install libpango-1.0-0)"
+        )
+    subset = ctypes.util.find_library("harfbuzz-subset")
+    report["harfbuzz_subset"] = subset
+    if not subset:
+        report["problems"].append(
+            "libharfbuzz-subset is missing: CJK fonts subset ~20x slower (apt-get install libharfbuzz-subset0)"
+        )
+    if installed_coverage() is None:
+        report["problems"].append(
+            "fontconfig's fc-list is missing: glyph checks are off (apt-get install fontconfig)"
+        )
+    report["stack"] = {family: resolve_family(family) for family in SERIF_STACK[:1] + SANS_STACK[:1]}
+    report["chinese_fonts"] = [{"family": f, "file": p} for f, p in chinese_fonts()]
+    if not report["chinese_fonts"]:
+        report["problems"].append("no font covers Chinese: install one (apt-get install fonts-noto-cjk)")
+    missing = missing_glyphs(SAMPLE)
+    if missing and installed_coverage() is not None:
+        report["problems"].append(f"no installed font prints {''.join(missing)}")
+    report["ok"] = not report["problems"]
+    return report
+
+
+def show_diagnosis(console: Console, report: dict[str, Any]) -> None:
+    table = Table(show_header=False, title="packgen doctor", title_justify="left")
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    for key in ("packgen", "python", "platform", "weasyprint", "pango", "harfbuzz_subset"):
+        table.add_row(key, str(report.get(key) or "missing"))
+    for family, found in report["stack"].items():
+        table.add_row(f"font for '{family}'", f"{found[0]} ({found[1]})" if found else "none")
+    families = sorted({f["family"] for f in report["chinese_fonts"]})
+    table.add_row("fonts covering Chinese", ", ".join(families) or "none")
+    console.print(table)
+    for problem in report["problems"]:
+        console.print(f"problem: {problem}", markup=False)
+    console.print(
+        "ok: this machine can print Chinese booklets" if report["ok"] else "not ready", markup=False
+    )

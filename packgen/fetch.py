@@ -1,0 +1,44 @@
+"""What WeasyPrint may load while rendering a booklet: nothing a profile or template could abuse.
+
+Allowed: ``data:`` URLs, files inside the template and workspace folders, and ``https``/``http``
+URLs on hosts the config lists under ``allowed_hosts``. Anything else stops the render with an
+error naming the URL, so a template cannot read ``/etc/passwd`` or reach the network by accident.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from weasyprint.urls import FatalURLFetchingError, URLFetcher
+
+
+class ForbiddenURL(FatalURLFetchingError):
+    """A template or stylesheet asked for a URL outside what packgen allows."""
+
+
+class SafeFetcher(URLFetcher):
+    def __init__(self, roots: Iterable[Path], allowed_hosts: Iterable[str] = ()) -> None:
+        super().__init__(timeout=10, allow_redirects=False, fail_on_errors=True)
+        self.roots = [Path(root).resolve() for root in roots]
+        self.allowed_hosts = {host.lower() for host in allowed_hosts}
+
+    def fetch(self, url, headers=None):
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        if scheme == "data":
+            return super().fetch(url, headers)
+        if scheme == "file":
+            path = Path(unquote(parts.path)).resolve()
+            if any(path.is_relative_to(root) for root in self.roots):
+                return super().fetch(url, headers)
+            raise ForbiddenURL(
+                f"the booklet tried to load a local file outside the templates and workspace: {path}"
+            )
+        if scheme in ("http", "https") and (parts.hostname or "").lower() in self.allowed_hosts:
+            return super().fetch(url, headers)
+        raise ForbiddenURL(
+            f"the booklet tried to load {url}; only data: URLs, workspace files and hosts listed under "
+            "allowed_hosts in packgen.yaml may be loaded"
+        )

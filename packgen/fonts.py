@@ -1,0 +1,97 @@
+"""Which characters the installed fonts can print, asked of fontconfig (as WeasyPrint/Pango use it).
+
+A character that no installed font covers would print as an empty box; packgen refuses such a
+booklet before writing it and names the characters (see ``Renderer.check_glyphs``).
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import shutil
+import subprocess
+from dataclasses import dataclass
+
+#: The families the default stylesheet asks for, in order (print.css says the same).
+SERIF_STACK = ("Noto Serif CJK SC", "Source Han Serif SC", "Songti SC", "SimSun")
+SANS_STACK = ("Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", "SimHei")
+
+#: Not drawn as glyphs, so no font needs to cover them.
+_INVISIBLE = {"\n", "\r", "\t", "\u200b", "\u200c", "\u200d", "\ufeff"}
+
+
+@dataclass(frozen=True)
+class Coverage:
+    starts: tuple[int, ...]
+    ends: tuple[int, ...]
+
+    def covers(self, char: str) -> bool:
+        code = ord(char)
+        index = bisect.bisect_right(self.starts, code) - 1
+        return index >= 0 and code <= self.ends[index]
+
+
+@functools.lru_cache(maxsize=1)
+def installed_coverage() -> Coverage | None:
+    """Union of every installed font's character set, or None when fontconfig's tools are missing."""
+    fc_list = shutil.which("fc-list")
+    if fc_list is None:
+        return None
+    result = subprocess.run(
+        [fc_list, "--format", "%{charset}\n"], capture_output=True, text=True, check=False, timeout=60
+    )
+    ranges: list[tuple[int, int]] = []
+    for token in result.stdout.split():
+        first, _, last = token.partition("-")
+        try:
+            ranges.append((int(first, 16), int(last or first, 16)))
+        except ValueError:
+            continue
+    ranges.sort()
+    merged: list[list[int]] = []
+    for start, end in ranges:
+        if merged and start <= merged[-1][1] + 1:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return Coverage(tuple(r[0] for r in merged), tuple(r[1] for r in merged))
+
+
+def missing_glyphs(text: str) -> list[str]:
+    """Characters of ``text`` that no installed font covers, in order of first appearance."""
+    coverage = installed_coverage()
+    if coverage is None or not text:
+        return []
+    missing: dict[str, None] = {}
+    for char in text:
+        if char in _INVISIBLE or char.isspace() or char in missing:
+            continue
+        if not coverage.covers(char):
+            missing[char] = None
+    return list(missing)
+
+
+def resolve_family(family: str) -> tuple[str, str] | None:
+    """The font fontconfig picks for ``family``: (family it really is, file), or None."""
+    fc_match = shutil.which("fc-match")
+    if fc_match is None:
+        return None
+    result = subprocess.run(
+        [fc_match, "--format", "%{family[0]}\t%{file}", f"{family}:lang=zh-cn"],
+        capture_output=True, text=True, check=False, timeout=30,
+    )  # fmt: skip
+    found, _, path = result.stdout.partition("\t")
+    return (found, path) if found else None
+
+
+def chinese_fonts() -> list[tuple[str, str]]:
+    """Installed fonts that declare Chinese coverage: (family, file)."""
+    fc_list = shutil.which("fc-list")
+    if fc_list is None:
+        return []
+    result = subprocess.run(
+        [fc_list, "--format", "%{family[0]}\t%{file}\n", ":lang=zh-cn"],
+        capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    fonts = {tuple(line.split("\t", 1)) for line in result.stdout.splitlines() if "\t" in line}
+    return sorted(fonts)  # type: ignore[arg-type]

@@ -1,0 +1,193 @@
+"""Turn (member, plan) into HTML with Jinja, then into a PDF booklet with WeasyPrint.
+
+A :class:`Renderer` holds what can be reused between booklets (the Jinja environment, WeasyPrint's
+font configuration, parsed stylesheets), so a batch creates one per worker process.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import segno
+from markupsafe import Markup
+
+from packgen.assets import builtin_templates_dir
+from packgen.config import Config
+from packgen.errors import ConfigError, RenderError
+from packgen.fonts import missing_glyphs
+from packgen.members import Member, format_phone
+from packgen.plans import BookletContent, booklet_content
+from packgen.rules import Assignment
+
+TEMPLATE = "booklet.html.j2"
+
+LABELS: dict[str, dict[str, Any]] = {
+    "zh": {
+        "booklet_title": "流动党员个性化学习辅导手册",
+        "page_footer": '"第 " counter(page) " 页 / 共 " counter(pages) " 页"',
+        "member_id": "党员编号", "period": "学习时间",
+        "letter_title": "致流动党员的一封信", "dear": "亲爱的", "comrade": "同志",
+        "toc": "目录", "schedule": "学习安排", "links": "线上课程与活动", "delivery": "送学上门安排",
+        "materials": "学习材料", "records": "学习记录表", "reflection": "心得体会", "contacts": "联系方式",
+        "when": "时间", "what": "内容", "done": "完成", "report_back": "学习反馈", "chat_group": "支部群",
+        "scan": "用手机扫描二维码，即可进入课程或活动。", "address": "送达地址", "route": "送学路线",
+        "phone": "联系电话", "rounds": "送学轮次", "address_missing": "（暂无地址，请与支部联系）",
+        "materials_intro": "本手册收录以下学习材料，请按学习安排逐章学习，并在记录表中登记。",
+        "date": "日期", "studied": "学习内容", "hours": "时长", "signature": "签名",
+        "reflection_hint": "请结合本人工作和生活实际，写下学习体会（不少于300字）。",
+        "contact_name": "联系人", "contact_role": "职责", "wechat": "微信",
+        "chapter_no": lambda n: f"第{'一二三四五六七八九十'[n - 1] if n <= 10 else n}章",
+    },
+    "en": {
+        "booklet_title": "Personal study booklet for members away from home",
+        "page_footer": '"Page " counter(page) " of " counter(pages)',
+        "member_id": "Member no.", "period": "Training period",
+        "letter_title": "A letter to you", "dear": "Dear ", "comrade": "",
+        "toc": "Contents", "schedule": "Your schedule", "links": "Online courses and sessions",
+        "delivery": "Delivery of materials", "materials": "Study materials", "records": "Study record",
+        "reflection": "Reflections", "contacts": "Contacts", "when": "When", "what": "What", "done": "Done",
+        "report_back": "Reporting back", "chat_group": "Chat group",
+        "scan": "Scan a code with your phone to open the course or session.", "address": "Address",
+        "route": "Route", "phone": "Phone", "rounds": "Delivery rounds", "address_missing": "(no address yet)",
+        "materials_intro": "This booklet holds the following materials; study one chapter at a time.",
+        "date": "Date", "studied": "What I studied", "hours": "Hours", "signature": "Signature",
+        "reflection_hint": "Write down what you learned and how it relates to your work and life.",
+        "contact_name": "Name", "contact_role": "Role", "wechat": "WeChat",
+        "chapter_no": lambda n: f"Chapter {n}",
+    },
+}  # fmt: skip
+
+
+def build_date() -> dt.datetime:
+    """The date printed in booklets: ``SOURCE_DATE_EPOCH`` when set, so builds are reproducible."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch:
+        try:
+            return dt.datetime.fromtimestamp(int(epoch), tz=dt.timezone.utc)
+        except ValueError:
+            raise ConfigError(f"SOURCE_DATE_EPOCH={epoch!r} is not a number of seconds") from None
+    return dt.datetime.now(tz=dt.timezone.utc).replace(microsecond=0)
+
+
+def qr_svg(url: str) -> Markup:
+    """An inline SVG QR code for ``url``."""
+    buffer = io.BytesIO()
+    segno.make(url, error="m").save(buffer, kind="svg", xmldecl=False, svgns=True, border=2, scale=4)
+    return Markup(buffer.getvalue().decode("utf-8"))
+
+
+class Renderer:
+    """Renders booklets for one config; reuse one instance for many members."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.builtin = builtin_templates_dir()
+        self.workspace_templates = config.resolve(config.templates)
+        self.env = jinja2.Environment(
+            loader=jinja2.ChoiceLoader(
+                [
+                    jinja2.PrefixLoader({"builtin": jinja2.FileSystemLoader(self.builtin)}),
+                    jinja2.FileSystemLoader(self.workspace_templates),
+                    jinja2.FileSystemLoader(self.builtin),
+                ]
+            ),
+            autoescape=True,  # always, whatever a template's file name: profile data is untrusted
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.env.globals["qr"] = qr_svg
+        #: relative URLs (print.css, images) resolve in the workspace templates when it overrides print.css
+        base = (
+            self.workspace_templates if (self.workspace_templates / "print.css").is_file() else self.builtin
+        )
+        self.base_url = base.as_uri() + "/"
+        self._font_config: Any = None
+
+    def html(self, content: BookletContent) -> str:
+        """The booklet's HTML for one member."""
+        created = build_date()
+        try:
+            template = self.env.get_template(TEMPLATE)
+            return template.render(
+                member=content.member,
+                assignment=content.assignment,
+                plan=content.plan,
+                plan_key=content.assignment.plan,
+                plan_label=self._plan_label(content),
+                content=content,
+                org=self.config.organization,
+                training=self.config.training,
+                page=self.config.page,
+                phone=format_phone(content.member.phone),
+                L=LABELS[self.config.page.language],
+                created=created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                created_date=created.strftime(
+                    "%Y年%m月%d日" if self.config.page.language == "zh" else "%d %B %Y"
+                ),
+            )
+        except jinja2.TemplateSyntaxError as exc:
+            raise ConfigError(
+                f"template {exc.filename or exc.name}, line {exc.lineno}: {exc.message}"
+            ) from None
+        except jinja2.TemplateNotFound as exc:
+            raise ConfigError(
+                f"template '{exc.name}' not found in {self.workspace_templates} or built-ins"
+            ) from None
+        except jinja2.UndefinedError as exc:
+            raise RenderError(f"{content.member.source}: template error: {exc.message}") from None
+
+    def _plan_label(self, content: BookletContent) -> str:
+        if self.config.page.language == "en" and content.plan.label_en:
+            return content.plan.label_en
+        return content.plan.label
+
+    def check_glyphs(self, content: BookletContent) -> None:
+        """Refuse a booklet whose member data holds characters no installed font can print."""
+        member = content.member
+        for field, value in member.model_dump(exclude={"birth", "can_return", "extra"}).items():
+            missing = missing_glyphs(str(value or ""))
+            if missing:
+                raise RenderError(
+                    f"{member.source} ({member.id} {member.name}): field '{field}' has characters no "
+                    f"installed font can print: {' '.join(f'{c} (U+{ord(c):04X})' for c in missing)}; "
+                    "install a font that covers them (packgen doctor lists fonts) or correct the value"
+                )
+
+    def pdf(self, content: BookletContent) -> bytes:
+        """The booklet's PDF bytes for one member."""
+        from weasyprint import HTML
+        from weasyprint.text.fonts import FontConfiguration
+        from weasyprint.urls import FatalURLFetchingError
+
+        from packgen.fetch import SafeFetcher
+
+        self.check_glyphs(content)
+        if self._font_config is None:
+            self._font_config = FontConfiguration()
+        fetcher = SafeFetcher(
+            [self.builtin, self.workspace_templates, self.config.workspace], self.config.allowed_hosts
+        )
+        document = HTML(string=self.html(content), base_url=self.base_url, url_fetcher=fetcher)
+        try:
+            return document.write_pdf(font_config=self._font_config)
+        except FatalURLFetchingError as exc:
+            raise RenderError(f"{content.member.source} ({content.member.id}): {exc}") from None
+
+    def render_member(self, member: Member, assignment: Assignment) -> bytes:
+        return self.pdf(booklet_content(self.config, member, assignment))
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write to a temporary name beside ``path`` and rename, so no half-written file looks finished."""
+    tmp = path.with_name(f".{path.name}.part-{os.getpid()}")
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
