@@ -10,17 +10,15 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections import Counter
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from packgen import __version__
-from packgen.config import Config, load_config
-from packgen.errors import PackgenError, UsageError
+from packgen.config import load_config
+from packgen.errors import PackgenError
 
 app = typer.Typer(
     name="packgen",
@@ -114,74 +112,27 @@ def plan(
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Who gets which plan and why; counts per plan and branch."""
+    """Who gets which plan and why; counts per plan and branch; who cannot be served."""
     from packgen.build import read_and_assign
-    from packgen.plans import coverage_gaps
+    from packgen.plans import plan_report
 
     try:
         cfg = load_config(config)
         roster, assigned = read_and_assign(cfg, profiles or [], encoding=encoding, sheet=sheet)
+        report = plan_report(cfg, assigned, plans=plan_filter, branches=branch)
     except PackgenError as exc:
         fail(exc)
-    if plan_filter:
-        unknown = set(plan_filter) - set(cfg.plans)
-        if unknown:
-            fail(UsageError(f"--plan: unknown plan {', '.join(sorted(unknown))}; use {', '.join(cfg.plans)}"))
-        assigned = [(m, a) for m, a in assigned if a.plan in plan_filter]
-    if branch:
-        assigned = [(m, a) for m, a in assigned if m.branch in branch]
-    gaps = [(m, gap) for m, a in assigned for gap in coverage_gaps(a.plan, cfg.plans[a.plan], m)]
-    by_plan = Counter(a.plan for _, a in assigned)
-    by_branch = Counter(m.branch for m, _ in assigned)
     if as_json:
-        emit_json(
-            {
-                "members": [
-                    {
-                        "id": m.id,
-                        "name": m.name,
-                        "branch": m.branch,
-                        "plan": a.plan,
-                        "source": a.source,
-                        "rule": a.rule,
-                        "reason": a.explanation,
-                    }
-                    for m, a in assigned
-                ],
-                "by_plan": dict(by_plan),
-                "by_branch": dict(by_branch),
-                "not_covered": [{"id": m.id, "name": m.name, "why": gap} for m, gap in gaps],
-                "problems": [p.as_dict() for p in roster.problems],
-            }  # fmt: skip
-        )
+        emit_json({**report.as_dict(), "problems": [p.as_dict() for p in roster.problems]})
         raise typer.Exit(1 if roster.errors else 0)
     for problem in roster.problems:
         err.print(f"{problem.severity}: {problem}", markup=False)
     if not quiet:
-        table = Table(title="学习方式安排 · plans", title_justify="left")
-        for column in ("编号 id", "姓名 name", "支部 branch", "方式 plan", "理由 reason"):
-            table.add_column(column, overflow="fold")
-        for m, a in assigned:
-            table.add_row(m.id, m.name, m.branch, cfg.plans[a.plan].label, a.explanation)
-        out.print(table)
-        out.print(_counts_table(cfg, by_plan, by_branch))
-        if gaps:
-            out.print("未能覆盖 · not covered:", markup=False)
-            for m, gap in gaps:
-                out.print(f"  {m.id} {m.name}: {gap}", markup=False)
+        from packgen.preview import plan_tables
+
+        for renderable in plan_tables(cfg, report):
+            out.print(renderable)
     raise typer.Exit(1 if roster.errors else 0)
-
-
-def _counts_table(cfg: Config, by_plan: Counter[Any], by_branch: Counter[str]) -> Table:
-    table = Table(title="人数 · counts", title_justify="left")
-    table.add_column("")
-    table.add_column("人数", justify="right")
-    for key, count in sorted(by_plan.items()):
-        table.add_row(f"{cfg.plans[key].label} ({key})", str(count))
-    table.add_section()
-    for name, count in sorted(by_branch.items()):
-        table.add_row(name or "(无支部)", str(count))
-    return table
 
 
 @app.command()
@@ -198,38 +149,22 @@ def preview(
 ) -> None:
     """One member's plan in the terminal; --pdf FILE renders just that booklet."""
     from packgen.build import read_and_assign
-    from packgen.plans import booklet_content
-    from packgen.preview import find_member, show_preview
+    from packgen.preview import member_preview, show_preview
 
     try:
         cfg = load_config(config)
         _, assigned = read_and_assign(cfg, profiles or [], encoding=encoding, sheet=sheet)
-        found, assignment = find_member(assigned, member)
-        content = booklet_content(cfg, found, assignment)
+        view = member_preview(cfg, assigned, member)
         if pdf is not None:
             from packgen.render import Renderer, write_atomic
 
-            write_atomic(pdf, Renderer(cfg).pdf(content))
+            write_atomic(pdf, Renderer(cfg).pdf(view.content))
     except PackgenError as exc:
         fail(exc)
     if as_json:
-        emit_json(
-            {
-                "id": found.id,
-                "name": found.name,
-                "branch": found.branch,
-                "plan": assignment.plan,
-                "reason": assignment.explanation,
-                "rule": assignment.rule,
-                "schedule": [vars(row) for row in content.schedule],
-                "materials": [m.title for m in content.materials],
-                "links": [link.model_dump() for link in content.links],
-                "gaps": content.problems,
-                "pdf": str(pdf) if pdf else None,
-            }  # fmt: skip
-        )
+        emit_json({**view.as_dict(), "pdf": str(pdf) if pdf else None})
         return
-    show_preview(out, cfg, content)
+    show_preview(out, cfg, view)
     if pdf is not None:
         out.print(f"booklet written to {pdf}", markup=False)
 

@@ -12,7 +12,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from packgen.errors import ConfigError
 
@@ -83,11 +91,19 @@ class DeliveryRound(_Model):
     routes: list[str] = Field(default_factory=list)  #: empty: every route
 
 
+class MaterialRef(_Model):
+    """A material with a title of its own, e.g. ``{file: courseware/safety.pdf, title: 安全生产课件}``."""
+
+    file: str
+    title: str = ""
+
+
 class PlanConfig(_Model):
     label: str
     label_en: str = ""
     summary: str
-    materials: list[str] = Field(default_factory=list)
+    #: Markdown chapters (``.md``) and PDF courseware (``.pdf``), by path or as ``{file:, title:}``
+    materials: list[str | MaterialRef] = Field(default_factory=list)
     links: list[Link] = Field(default_factory=list)
     sessions: list[Session] = Field(default_factory=list)
     rounds: list[DeliveryRound] = Field(default_factory=list)
@@ -120,6 +136,8 @@ class Config(_Model):
     #: where the config came from; relative paths in it are relative to this folder
     workspace: Path = Field(default=Path("."), exclude=True)
     source: str = Field(default="(built-in default config)", exclude=True)
+    #: (key, key, index …) -> 1-based line in the YAML, so later checks can say where
+    _lines: dict[tuple[str | int, ...], int] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _all_plans(self) -> Config:
@@ -130,6 +148,19 @@ class Config(_Model):
 
     def resolve(self, relative: str) -> Path:
         return (self.workspace / relative).resolve()
+
+    def line(self, *loc: str | int) -> int | None:
+        """The YAML line of the setting at ``loc`` (or of its nearest enclosing setting)."""
+        for end in range(len(loc), -1, -1):
+            found = self._lines.get(tuple(loc[:end]))
+            if found is not None:
+                return found
+        return None
+
+    def where(self, *loc: str | int) -> str:
+        """``source: line N`` for the setting at ``loc``, to start a located error message."""
+        line = self.line(*loc)
+        return f"{self.source}: line {line}" if line else self.source
 
 
 def default_config_text() -> str:
@@ -169,16 +200,82 @@ def _parse(text: str, source: str, workspace: Path) -> Config:
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: the config must be a mapping of settings (organization:, plans: …)")
     try:
-        return Config.model_validate({**data, "workspace": workspace, "source": source})
+        config = Config.model_validate({**data, "workspace": workspace, "source": source})
     except ValidationError as exc:
-        lines = [f"{source}: {exc.error_count()} problem(s) in the config:"]
+        problems = []
         for error in exc.errors():
             loc = [part for part in error["loc"] if part not in ("workspace", "source")]
-            key = ".".join(str(part) for part in loc) or "(top level)"
-            line = _line_of(node, loc)
-            where = f"line {line}: " if line else ""
-            lines.append(f"  - {where}Config value '{key}': {_message(error)}")
-        raise ConfigError("\n".join(lines)) from None
+            problems.append((_strip_union_tags(loc), _message(error)))
+        raise ConfigError(_report(source, node, problems)) from None
+    config._lines = _all_lines(node)
+    problems = check_config(config)
+    if problems:
+        raise ConfigError(_report(source, node, problems))
+    return config
+
+
+Located = tuple[list[Any], str]  #: (key path in the config, what is wrong and what to do)
+
+
+def check_config(config: Config) -> list[Located]:
+    """Problems a schema cannot see: dates outside the training, rules, materials on disk."""
+    from packgen.plans import check_materials
+    from packgen.rules import check_rules
+
+    problems: list[Located] = []
+    start, end = config.training.start, config.training.end
+    for key, plan in config.plans.items():
+        dated: list[tuple[str, list[dt.date]]] = [
+            ("sessions", [s.date for s in plan.sessions]),
+            ("rounds", [r.date for r in plan.rounds]),
+        ]
+        for kind, dates in dated:
+            for index, date in enumerate(dates):
+                if not start <= date <= end:
+                    problems.append(
+                        (
+                            ["plans", key, kind, index, "date"],
+                            f"{date} is outside the training period {start} – {end}",
+                        )
+                    )
+    names = [rule.name for rule in config.rules]
+    for index, name in enumerate(names):
+        if name in names[:index]:
+            problems.append(
+                (["rules", index, "name"], f"two rules are named '{name}'; give each its own name")
+            )
+    problems += check_rules(config)
+    problems += check_materials(config)
+    return problems
+
+
+def _report(source: str, node: Any, problems: list[Located]) -> str:
+    lines = [f"{source}: {len(problems)} problem(s) in the config:"]
+    for loc, message in problems:
+        key = ".".join(str(part) for part in loc) or "(top level)"
+        line = _line_of(node, loc)
+        where = f"line {line}: " if line else ""
+        lines.append(f"  - {where}Config value '{key}': {message}")
+    return "\n".join(lines)
+
+
+def _strip_union_tags(loc: list[Any]) -> list[Any]:
+    """Drop pydantic's union member tags (``str``, ``MaterialRef``) from an error location."""
+    return [part for part in loc if part not in ("str", "MaterialRef")]
+
+
+def _all_lines(node: Any, prefix: tuple[str | int, ...] = ()) -> dict[tuple[str | int, ...], int]:
+    if node is None:
+        return {}
+    lines: dict[tuple[str | int, ...], int] = {prefix: node.start_mark.line + 1}
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            lines.update(_all_lines(value, (*prefix, str(key.value))))
+            lines[(*prefix, str(key.value))] = key.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            lines.update(_all_lines(item, (*prefix, index)))
+    return lines
 
 
 def _message(error: Any) -> str:

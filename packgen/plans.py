@@ -9,14 +9,17 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import markdown
 
 from packgen.assets import builtin_templates_dir
-from packgen.config import Config, Contact, Link, PlanConfig
-from packgen.errors import ConfigError
+from packgen.config import Config, Contact, Link, Located, MaterialRef, PlanConfig
+from packgen.errors import ConfigError, UsageError
 from packgen.members import Member
 from packgen.rules import Assignment
 
@@ -30,6 +33,12 @@ class Material:
     kind: str  #: "markdown" or "pdf"
     html: str = ""
     anchor: str = ""
+    pages: int = 0  #: for a PDF: its page count, as the booklet will include it
+
+    @property
+    def label(self) -> str:
+        """The title as lists show it, with the page count of a PDF."""
+        return f"{self.title} (PDF, {self.pages} 页)" if self.kind == "pdf" else self.title
 
 
 @dataclass(frozen=True)
@@ -52,33 +61,86 @@ class BookletContent:
     problems: list[str] = field(default_factory=list)  #: coverage gaps, e.g. no address to deliver to
 
 
+MATERIAL_KINDS = {".md": "markdown", ".markdown": "markdown", ".pdf": "pdf"}
+
+
+def material_file(entry: str | MaterialRef) -> str:
+    return entry.file if isinstance(entry, MaterialRef) else entry
+
+
 def resolve_material(config: Config, entry: str) -> Path:
-    """A material path: the workspace first, then the built-in templates folder."""
-    candidate = config.resolve(entry)
-    if candidate.is_file():
-        return candidate
-    builtin = builtin_templates_dir() / entry
-    if builtin.is_file():
-        return builtin
+    """A material path: the workspace first, then its templates folder, then the built-in templates."""
+    for candidate in (
+        config.resolve(entry),
+        config.resolve(config.templates) / entry,
+        builtin_templates_dir() / entry,
+    ):
+        if candidate.is_file():
+            return candidate
     raise ConfigError(
-        f"{config.source}: material '{entry}' not found (looked in {config.workspace} and the built-in "
-        "templates); check the path under plans: … materials:"
+        f"{config.source}: material '{entry}' not found (looked in {config.workspace}, its "
+        f"{config.templates}/ folder and the built-in templates); check the path under plans: … materials:"
     )
 
 
+def check_materials(config: Config) -> list[Located]:
+    """Every material that is missing, of an unknown kind, or unreadable, located in the config."""
+    problems: list[Located] = []
+    for key, plan in config.plans.items():
+        for index, entry in enumerate(plan.materials):
+            loc: list[Any] = ["plans", key, "materials", index]
+            name = material_file(entry)
+            if Path(name).suffix.lower() not in MATERIAL_KINDS:
+                problems.append(
+                    (loc, f"'{name}' is neither a Markdown chapter (.md) nor PDF courseware (.pdf)")
+                )
+                continue
+            try:
+                _load_material(resolve_material(config, name), "")
+            except ConfigError as exc:
+                problems.append((loc, str(exc).removeprefix(f"{config.source}: ")))
+    return problems
+
+
 def load_materials(config: Config, plan: PlanConfig) -> list[Material]:
-    return [_load_material(resolve_material(config, entry)) for entry in plan.materials]
+    return [
+        _load_material(
+            resolve_material(config, material_file(entry)),
+            entry.title if isinstance(entry, MaterialRef) else "",
+        )
+        for entry in plan.materials
+    ]
 
 
-@functools.lru_cache(maxsize=64)
-def _load_material(path: Path) -> Material:
+@functools.lru_cache(maxsize=128)
+def _load_material(path: Path, title: str) -> Material:
     anchor = "m-" + hashlib.sha1(str(path).encode()).hexdigest()[:10]
     if path.suffix.lower() == ".pdf":
-        return Material(title=path.stem, path=path, kind="pdf", anchor=anchor)
-    text = path.read_text(encoding="utf-8-sig")
-    title = next((line[2:].strip() for line in text.splitlines() if line.startswith("# ")), path.stem)
+        return Material(title=title or path.stem, path=path, kind="pdf", anchor=anchor, pages=pdf_pages(path))
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"material '{path}' cannot be read as UTF-8 Markdown ({exc})") from None
+    heading = next((line[2:].strip() for line in text.splitlines() if line.startswith("# ")), path.stem)
     body = markdown.markdown(text, extensions=["tables", "sane_lists"], output_format="html")
-    return Material(title=title, path=path, kind="markdown", html=body, anchor=anchor)
+    return Material(title=title or heading, path=path, kind="markdown", html=body, anchor=anchor)
+
+
+def pdf_pages(path: Path) -> int:
+    """The page count of PDF courseware; a file pypdf cannot read is a config error."""
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    try:
+        reader = PdfReader(path)
+        if reader.is_encrypted:
+            raise ConfigError(f"material '{path}' is an encrypted PDF; save an unprotected copy")
+        pages = len(reader.pages)
+    except (PyPdfError, OSError, ValueError) as exc:
+        raise ConfigError(f"material '{path}' is not a readable PDF ({exc})") from None
+    if pages == 0:
+        raise ConfigError(f"material '{path}' is a PDF without pages")
+    return pages
 
 
 def schedule_for(
@@ -99,17 +161,27 @@ def schedule_for(
 
 
 def weekly_schedule(config: Config, materials: list[Material]) -> list[ScheduleRow]:
-    """Spread the chapters over the weeks of the training period, one row per week."""
+    """Spread the chapters over the weeks of the training period, in order, one row per week.
+
+    With more chapters than weeks a week carries several; with fewer, the weeks between two
+    chapters are for reviewing the last one, so every chapter appears and none is skipped.
+    """
     start, end = config.training.start, config.training.end
     weeks = max(1, ((end - start).days + 1 + 6) // 7)
-    chapters = [m.title for m in materials] or ["自选学习内容"]
+    chapters = [m.title for m in materials] or [
+        "自选学习内容" if config.page.language == "zh" else "Free study"
+    ]
+    review = "复习：" if config.page.language == "zh" else "Review: "
     rows = []
     for week in range(weeks):
         first = start + dt.timedelta(days=7 * week)
         last = min(end, first + dt.timedelta(days=6))
-        index = week * len(chapters) // weeks
-        previous = (week - 1) * len(chapters) // weeks if week else -1
-        what = chapters[index] if index != previous else f"复习：{chapters[index]}"
+        due = [title for i, title in enumerate(chapters) if i * weeks // len(chapters) == week]
+        if due:
+            what = "；".join(due)
+        else:
+            studied = [title for i, title in enumerate(chapters) if i * weeks // len(chapters) < week]
+            what = review + studied[-1]
         label = f"第{week + 1}周" if config.page.language == "zh" else f"Week {week + 1}"
         rows.append(ScheduleRow(f"{label} {_date(first, config)}–{_date(last, config)}", what))
     return rows
@@ -145,6 +217,8 @@ def booklet_content(config: Config, member: Member, assignment: Assignment) -> B
 def coverage_gaps(key: str, plan: PlanConfig, member: Member) -> list[str]:
     """Why a member cannot be served by their plan as configured (empty when they can)."""
     gaps = []
+    if not plan.materials:
+        gaps.append("方案没有配置学习材料 (the plan has no materials)")
     if key == "delivered" and not member.address:
         gaps.append("送学上门但没有邮寄地址 (delivered, but no address)")
     if key == "online" and not plan.links:
@@ -154,3 +228,82 @@ def coverage_gaps(key: str, plan: PlanConfig, member: Member) -> list[str]:
     ):
         gaps.append("送学上门但没有覆盖其路线的送学轮次 (no delivery round covers the route)")
     return gaps
+
+
+@dataclass(frozen=True)
+class PlanRow:
+    member: Member
+    assignment: Assignment
+    gaps: tuple[str, ...]
+
+
+@dataclass
+class PlanReport:
+    """Who gets which plan and why, the counts per plan and branch, and who cannot be served."""
+
+    rows: list[PlanRow]
+
+    @property
+    def by_plan(self) -> Counter[str]:
+        return Counter(row.assignment.plan for row in self.rows)
+
+    @property
+    def by_branch(self) -> dict[str, Counter[str]]:
+        """Branch -> plan -> count, branches in name order."""
+        table: dict[str, Counter[str]] = {}
+        for row in sorted(self.rows, key=lambda r: r.member.branch):
+            table.setdefault(row.member.branch, Counter())[row.assignment.plan] += 1
+        return table
+
+    @property
+    def not_covered(self) -> list[PlanRow]:
+        return [row for row in self.rows if row.gaps]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "members": [
+                {
+                    "id": r.member.id, "name": r.member.name, "branch": r.member.branch,
+                    "plan": r.assignment.plan, "source": r.assignment.source, "rule": r.assignment.rule,
+                    "reason": r.assignment.explanation, "gaps": list(r.gaps),
+                }
+                for r in self.rows
+            ],
+            "by_plan": dict(sorted(self.by_plan.items())),
+            "by_branch": {branch: dict(sorted(c.items())) for branch, c in self.by_branch.items()},
+            "not_covered": [
+                {"id": r.member.id, "name": r.member.name, "plan": r.assignment.plan, "why": gap}
+                for r in self.not_covered
+                for gap in r.gaps
+            ],
+        }  # fmt: skip
+
+
+def plan_report(
+    config: Config,
+    assigned: list[tuple[Member, Assignment]],
+    *,
+    plans: Iterable[str] | None = None,
+    branches: Iterable[str] | None = None,
+) -> PlanReport:
+    """The plan table for ``packgen plan``, optionally only some plans and branches."""
+    plans = set(plans or ())
+    unknown = plans - set(config.plans)
+    if unknown:
+        raise UsageError(
+            f"--plan: unknown plan {', '.join(sorted(unknown))}; use one of {', '.join(config.plans)}"
+        )
+    branches = set(branches or ())
+    known_branches = {m.branch for m, _ in assigned}
+    if branches and not branches & known_branches:
+        raise UsageError(
+            f"--branch: no member of {', '.join(sorted(branches))} in the profiles; "
+            f"branches: {', '.join(sorted(known_branches))}"
+        )
+    return PlanReport(
+        [
+            PlanRow(m, a, tuple(coverage_gaps(a.plan, config.plans[a.plan], m)))
+            for m, a in assigned
+            if (not plans or a.plan in plans) and (not branches or m.branch in branches)
+        ]
+    )

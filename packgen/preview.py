@@ -1,8 +1,16 @@
-"""One member's booklet content in the terminal, readable in 80 columns."""
+"""What ``packgen plan`` and ``packgen preview`` show, as rich renderables readable in 80 columns.
+
+The data comes from :mod:`packgen.plans` (the same content the booklet prints) and
+:mod:`packgen.rules` (which rules were tried); this module only lays it out.
+"""
 
 from __future__ import annotations
 
-from rich.console import Console, Group
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from rich.console import Console, Group, RenderableType
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -10,8 +18,8 @@ from rich.text import Text
 from packgen.config import Config
 from packgen.errors import UsageError
 from packgen.members import Member, format_phone
-from packgen.plans import BookletContent
-from packgen.rules import Assignment
+from packgen.plans import BookletContent, PlanReport, booklet_content
+from packgen.rules import Assignment, RuleCheck, rule_set
 
 
 def find_member(assigned: list[tuple[Member, Assignment]], key: str) -> tuple[Member, Assignment]:
@@ -26,59 +34,140 @@ def find_member(assigned: list[tuple[Member, Assignment]], key: str) -> tuple[Me
     if by_name:
         ids = ", ".join(f"{m.id} ({m.branch})" for m, _ in by_name)
         raise UsageError(f"{len(by_name)} members are named {key}: {ids}; give the id instead")
-    near = [m for m, _ in assigned if key.lower() in m.id.lower() or key in m.name][:5]
+    near = [m for m, _ in assigned if key and (key.lower() in m.id.lower() or key in m.name)][:5]
     hint = f"; did you mean {', '.join(f'{m.id} {m.name}' for m in near)}?" if near else ""
-    raise UsageError(f"no member with id or name '{key}' in the profiles{hint}")
+    raise UsageError(
+        f"no member with id or name '{key}' in the profiles ({len(assigned)} members read){hint}"
+    )
 
 
-def show_preview(console: Console, config: Config, content: BookletContent) -> None:
+@dataclass
+class MemberPreview:
+    """One member's booklet content and the rules tried to choose their plan."""
+
+    content: BookletContent
+    trace: list[RuleCheck]
+
+    def as_dict(self) -> dict[str, Any]:
+        member, assignment = self.content.member, self.content.assignment
+        return {
+            "id": member.id, "name": member.name, "branch": member.branch,
+            "plan": assignment.plan, "source": assignment.source, "rule": assignment.rule,
+            "reason": assignment.explanation,
+            "rules_tried": [{"rule": c.name, "when": c.when, "matched": c.matched} for c in self.trace],
+            "schedule": [vars(row) for row in self.content.schedule],
+            "materials": [
+                {"title": m.title, "kind": m.kind, "file": str(m.path), "pages": m.pages or None}
+                for m in self.content.materials
+            ],
+            "links": [link.model_dump() for link in self.content.links],
+            "address": member.address if assignment.plan == "delivered" else None,
+            "route": (member.route or member.branch) if assignment.plan == "delivered" else None,
+            "gaps": self.content.problems,
+        }  # fmt: skip
+
+
+def member_preview(config: Config, assigned: list[tuple[Member, Assignment]], key: str) -> MemberPreview:
+    member, assignment = find_member(assigned, key)
+    trace = (
+        [] if assignment.source == "override" else rule_set(config, [m for m, _ in assigned]).trace(member)
+    )
+    return MemberPreview(booklet_content(config, member, assignment), trace)
+
+
+def show_preview(console: Console, config: Config, view: MemberPreview) -> None:
+    for renderable in preview_parts(config, view):
+        console.print(renderable, soft_wrap=False)
+
+
+def preview_parts(config: Config, view: MemberPreview) -> Iterator[RenderableType]:
+    content = view.content
     member, assignment, plan = content.member, content.assignment, content.plan
     who = Table.grid(padding=(0, 2))
-    who.add_column(style="bold")
-    who.add_column()
+    who.add_column(style="bold", no_wrap=True)
+    who.add_column(overflow="fold")
     rows = [
         ("编号 id", member.id),
         ("支部 branch", member.branch),
+        ("流动 mobility", member.mobility or ""),
         ("所在地 location", member.location),
         ("职业 occupation", member.occupation),
         ("年龄 age", str(content.age) if content.age is not None else ""),
+        ("网络 internet", member.internet or ""),
         ("电话 phone", format_phone(member.phone)),
         ("来源 source", member.source),
     ]
     for label, value in rows:
         if value:
             who.add_row(label, Text(value))
-    console.print(Panel(who, title=Text(f"{member.name}"), title_align="left"))
+    yield Panel(who, title=Text(member.name), title_align="left")
 
     why = Text()
     why.append(f"{plan.label} ({assignment.plan})\n", style="bold")
-    rule = {"override": "指定 (override column)", "default": "默认 (no rule matched)"}.get(
-        assignment.source, f"规则 rule: {assignment.rule}"
-    )
+    rule = {
+        "override": "指定 (override column 指定学习方式)",
+        "default": "默认 (no rule matched: default_plan)",
+    }.get(assignment.source, f"规则 rule: {assignment.rule}")
     why.append(f"{rule}\n")
     why.append(f"理由 reason: {assignment.reason}")
-    console.print(Panel(why, title="学习方式 plan", title_align="left"))
+    for check in view.trace:
+        mark = "✓" if check.matched else "✗"
+        why.append(f"\n  {mark} {check.index}. {check.name}: ", style="bold" if check.matched else "dim")
+        why.append(check.when, style="" if check.matched else "dim")
+    yield Panel(why, title="学习方式 plan", title_align="left")
 
-    schedule = Table(title="学习安排 schedule", title_justify="left", expand=False)
+    schedule = Table(title="学习安排 schedule", title_justify="left")
     schedule.add_column("时间 when", no_wrap=True)
     schedule.add_column("内容 what", overflow="fold")
     for row in content.schedule:
         schedule.add_row(row.when, row.what + (f"\n{row.detail}" if row.detail else ""))
-    console.print(schedule)
+    yield schedule
 
     parts: list[Text] = [Text("学习材料 materials", style="bold")]
-    parts += [
-        Text(f"  {i}. {m.title}" + (" (PDF)" if m.kind == "pdf" else ""))
-        for i, m in enumerate(content.materials, 1)
-    ]
+    parts += [Text(f"  {i}. {m.label}") for i, m in enumerate(content.materials, 1)]
     if content.links:
         parts.append(Text("线上链接 links (QR codes in the booklet)", style="bold"))
         parts += [Text(f"  {link.title}: {link.url}") for link in content.links]
+    if plan.chat_group:
+        parts.append(Text(f"  群 chat group: {plan.chat_group}"))
     if assignment.plan == "delivered":
         parts.append(Text("送学 delivery", style="bold"))
         parts.append(Text(f"  地址 address: {member.address or '(none)'}"))
         parts.append(Text(f"  路线 route: {member.route or member.branch}"))
+    if content.contacts:
+        parts.append(Text("联系人 contacts", style="bold"))
+        parts += [Text(f"  {c.name} {c.role} {c.phone}".rstrip()) for c in content.contacts]
     if content.problems:
         parts.append(Text("未能覆盖 not covered", style="bold red"))
         parts += [Text(f"  {gap}") for gap in content.problems]
-    console.print(Panel(Group(*parts), title="内容 contents", title_align="left"))
+    yield Panel(Group(*parts), title="内容 contents", title_align="left")
+
+
+def plan_tables(config: Config, report: PlanReport) -> Iterator[RenderableType]:
+    """The plan table, the counts per plan and per branch, and the members not covered."""
+    table = Table(title="学习方式安排 · plans", title_justify="left")
+    for column in ("编号 id", "姓名 name", "支部 branch", "方式 plan", "理由 reason"):
+        table.add_column(column, overflow="fold")
+    for row in report.rows:
+        m, a = row.member, row.assignment
+        table.add_row(m.id, m.name, m.branch, config.plans[a.plan].label, a.explanation)
+    yield table
+
+    keys = [key for key in config.plans if key in report.by_plan] or list(config.plans)
+    counts = Table(title="人数 · counts", title_justify="left")
+    counts.add_column("支部 branch")
+    for key in keys:
+        counts.add_column(config.plans[key].label, justify="right")
+    counts.add_column("合计 total", justify="right")
+    for branch, by_plan in report.by_branch.items():
+        counts.add_row(branch or "(无支部)", *(str(by_plan[k]) for k in keys), str(sum(by_plan.values())))
+    counts.add_section()
+    counts.add_row("合计 total", *(str(report.by_plan[k]) for k in keys), str(len(report.rows)))
+    yield counts
+
+    if report.not_covered:
+        gaps = Text("未能覆盖 · not covered\n", style="bold red")
+        for row in report.not_covered:
+            for gap in row.gaps:
+                gaps.append(f"  {row.member.id} {row.member.name}: {gap}\n", style="")
+        yield gaps
