@@ -139,12 +139,13 @@ class Config(_Model):
     #: (key, key, index …) -> 1-based line in the YAML, so later checks can say where
     _lines: dict[tuple[str | int, ...], int] = PrivateAttr(default_factory=dict)
 
-    @model_validator(mode="after")
-    def _all_plans(self) -> Config:
-        missing = [key for key in PLAN_KEYS if key not in self.plans]
+    @field_validator("plans")
+    @classmethod
+    def _all_plans(cls, plans: dict[PlanKey, PlanConfig]) -> dict[PlanKey, PlanConfig]:
+        missing = [key for key in PLAN_KEYS if key not in plans]
         if missing:
-            raise ValueError(f"plans: missing {', '.join(missing)}; every plan needs its section")
-        return self
+            raise ValueError(f"missing {', '.join(missing)}; every plan needs its section")
+        return plans
 
     def resolve(self, relative: str) -> Path:
         return (self.workspace / relative).resolve()

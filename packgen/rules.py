@@ -117,10 +117,17 @@ def parse_condition(when: str) -> tuple[ast.Expr | None, str | None]:
     except SyntaxError as exc:
         column = f" at column {exc.offset}" if exc.offset else ""
         return None, f"the condition cannot be parsed ({exc.msg}{column}): {when}"
+    except (InvalidExpression, ValueError) as exc:
+        return None, f"the condition cannot be parsed ({exc}): {when}"
     for node in ast.walk(tree):
         problem = _disallowed(node)
         if problem:
-            return None, f"{problem} is not allowed in a condition: {when}"
+            hint = (
+                f"; the functions a condition may call are {', '.join(FUNCTIONS)}"
+                if "calling" in problem
+                else ""
+            )
+            return None, f"{problem} is not allowed in a condition: {when}{hint}"
     return tree, None
 
 
@@ -130,7 +137,7 @@ def _disallowed(node: ast.AST) -> str | None:
     if isinstance(node, ast.Call):
         if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
             named = node.func.id if isinstance(node.func, ast.Name) else ast.unparse(node.func)
-            return f"calling '{named}' (only {', '.join(FUNCTIONS)} may be called)"
+            return f"calling '{named}'"
         if node.keywords:
             return "keyword arguments"
     if isinstance(node, ast.Attribute) and node.attr.startswith("_"):

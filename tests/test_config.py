@@ -1,0 +1,200 @@
+"""packgen.yaml: the schema, located errors, materials on disk, and `packgen init`'s default."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from pypdf import PdfWriter
+
+from packgen.config import default_config_text, load_config
+from packgen.errors import ConfigError
+from packgen.members import member_from_mapping
+from packgen.plans import booklet_content, load_materials, weekly_schedule
+from packgen.rules import assign_plans
+
+
+def write_config(folder: Path, text: str) -> Path:
+    path = folder / "packgen.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def line_of(text: str, needle: str) -> int:
+    return 1 + next(i for i, line in enumerate(text.splitlines()) if needle in line)
+
+
+def blank_pdf(path: Path, pages: int) -> Path:
+    writer = PdfWriter()
+    for _ in range(pages):
+        writer.add_blank_page(width=420, height=595)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as handle:
+        writer.write(handle)
+    return path
+
+
+def test_builtin_default_is_complete_and_init_writes_it_with_comments(run, tmp_path: Path) -> None:
+    default = load_config(workspace=tmp_path)
+    assert default.source == "(built-in default config)"
+    assert set(default.plans) == {"self_study", "online", "delivered"}
+    assert len(default.rules) >= 5
+    result = run("init", tmp_path / "ws")
+    assert result.exit_code == 0, result.output
+    written = (tmp_path / "ws" / "packgen.yaml").read_text(encoding="utf-8")
+    assert written == default_config_text()
+    assert sum(1 for line in written.splitlines() if line.lstrip().startswith("#")) >= 20
+    assert load_config(tmp_path / "ws" / "packgen.yaml").model_dump() == default.model_dump()
+    again = run("init", tmp_path / "ws")
+    assert again.exit_code == 2
+    assert (
+        again.output.strip()
+        == f"error: {tmp_path / 'ws' / 'packgen.yaml'} already exists; use --force to overwrite it"
+    )
+
+
+def test_every_schema_problem_is_reported_with_line_and_key(tmp_path: Path) -> None:
+    text = (
+        default_config_text()
+        .replace("  size: A5          # A5, A4 or B5", "  size: A3")
+        .replace("  crop_marks: false", "  crop_marks: false\n  colour: red")
+        .replace("url: https://chat.example.org/join/qingshan-flow", "url: chat.example.org/join")
+    )
+    path = write_config(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert str(caught.value).splitlines() == [
+        f"{path}: 3 problem(s) in the config:",
+        f"  - line {line_of(text, 'size: A3')}: Config value 'page.size': Input should be 'A5', 'A4' or 'B5'",
+        f"  - line {line_of(text, 'colour: red')}: Config value 'page.colour': unknown setting; check the "
+        "spelling against `packgen init`'s packgen.yaml",
+        f"  - line {line_of(text, 'url: chat.example.org')}: Config value 'plans.online.links.1.url': "
+        "a link must start with https:// or http://",
+    ]
+
+
+def test_missing_plan_section_and_reversed_training_dates(tmp_path: Path) -> None:
+    data = yaml.safe_load(default_config_text())
+    del data["plans"]["delivered"]
+    data["training"]["end"] = "2026-11-01"
+    path = write_config(tmp_path, yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    message = str(caught.value)
+    assert "Config value 'training': end (2026-11-01) is before start (2026-12-07)" in message
+    assert "Config value 'plans': missing delivered; every plan needs its section" in message
+
+
+def test_sessions_outside_the_training_and_duplicate_rule_names(tmp_path: Path) -> None:
+    text = default_config_text().replace("{date: 2026-12-12,", "{date: 2026-11-12,")
+    text = text.replace("  - name: 在途货运", "  - name: 境外党员")
+    path = write_config(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert str(caught.value).splitlines()[1:] == [
+        f"  - line {line_of(text, '2026-11-12')}: Config value 'plans.online.sessions.0.date': "
+        "2026-11-12 is outside the training period 2026-12-07 – 2027-02-07",
+        f"  - line {line_of(text, 'name: 境外党员') + 4}: Config value 'rules.1.name': two rules are named "
+        "'境外党员'; give each its own name",
+    ]
+
+
+def test_missing_material_names_the_line_and_where_it_looked(tmp_path: Path) -> None:
+    text = default_config_text().replace("materials/04-fazhi.md", "materials/99-missing.md", 1)
+    path = write_config(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert str(caught.value).splitlines()[1] == (
+        f"  - line {line_of(text, '99-missing')}: Config value 'plans.self_study.materials.3': material "
+        f"'materials/99-missing.md' not found (looked in {tmp_path}, its templates/ folder and the built-in "
+        "templates); check the path under plans: … materials:"
+    )
+
+
+def test_pdf_courseware_is_loaded_with_its_page_count_and_title(tmp_path: Path) -> None:
+    blank_pdf(tmp_path / "courseware" / "safety.pdf", pages=3)
+    text = default_config_text().replace(
+        "      - materials/06-xuexi-fangfa.md\n    report_back: 每两周",
+        "      - materials/06-xuexi-fangfa.md\n      - {file: courseware/safety.pdf, title: 安全生产课件}\n"
+        "      - courseware/safety.pdf\n    report_back: 每两周",
+    )
+    config = load_config(write_config(tmp_path, text))
+    materials = load_materials(config, config.plans["self_study"])
+    assert [(m.title, m.kind, m.pages) for m in materials[-2:]] == [
+        ("安全生产课件", "pdf", 3),
+        ("safety", "pdf", 3),
+    ]
+    assert materials[-2].label == "安全生产课件 (PDF, 3 页)"
+    assert materials[-2].path == tmp_path / "courseware" / "safety.pdf"
+
+
+def test_unreadable_pdf_and_unknown_kind_are_config_errors(tmp_path: Path) -> None:
+    (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.4 not really")
+    (tmp_path / "notes.docx").write_bytes(b"PK")
+    text = default_config_text().replace(
+        "      - materials/06-xuexi-fangfa.md\n    report_back: 每两周",
+        "      - broken.pdf\n      - notes.docx\n    report_back: 每两周",
+    )
+    path = write_config(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    lines = str(caught.value).splitlines()
+    assert lines[0] == f"{path}: 2 problem(s) in the config:"
+    assert lines[1].startswith(
+        f"  - line {line_of(text, 'broken.pdf')}: Config value 'plans.self_study.materials.5': material "
+        f"'{tmp_path / 'broken.pdf'}' is not a readable PDF ("
+    )
+    assert lines[2] == (
+        f"  - line {line_of(text, 'notes.docx')}: Config value 'plans.self_study.materials.6': 'notes.docx' "
+        "is neither a Markdown chapter (.md) nor PDF courseware (.pdf)"
+    )
+
+
+def test_workspace_chapter_overrides_the_builtin_one(tmp_path: Path) -> None:
+    chapter = tmp_path / "templates" / "materials" / "01-dangzhang.md"
+    chapter.parent.mkdir(parents=True)
+    chapter.write_text("# 本村自编：党章学习要点\n\n第一条……\n", encoding="utf-8")
+    config = load_config(write_config(tmp_path, default_config_text()))
+    first = load_materials(config, config.plans["online"])[0]
+    assert (first.title, first.path) == ("本村自编：党章学习要点", chapter)
+
+
+@pytest.mark.parametrize(("chapters", "end"), [(6, "2027-02-07"), (12, "2026-12-27"), (2, "2027-01-10")])
+def test_weekly_schedule_covers_every_chapter_in_order(tmp_path: Path, chapters: int, end: str) -> None:
+    data = yaml.safe_load(default_config_text())
+    data["training"].update(end=end, report_by=None)
+    data["plans"]["online"]["sessions"] = data["plans"]["delivered"]["rounds"] = []
+    for i in range(chapters):
+        (tmp_path / f"c{i:02}.md").write_text(f"# 第{i + 1}课\n", encoding="utf-8")
+    data["plans"]["self_study"]["materials"] = [f"c{i:02}.md" for i in range(chapters)]
+    config = load_config(write_config(tmp_path, yaml.safe_dump(data, allow_unicode=True)))
+    rows = weekly_schedule(config, load_materials(config, config.plans["self_study"]))
+    studied = [part for row in rows if not row.what.startswith("复习") for part in row.what.split("；")]
+    assert studied == [f"第{i + 1}课" for i in range(chapters)]
+    assert rows[0].when.startswith("第1周 12月7日–12月13日")
+    reviews = [row.what.removeprefix("复习：") for row in rows if row.what.startswith("复习：")]
+    assert all(title in studied for title in reviews)
+    assert len(rows) == len({row.when for row in rows})
+
+
+def test_delivery_rounds_by_route_and_gaps(tmp_path: Path) -> None:
+    text = default_config_text().replace(
+        "      - {date: 2027-01-07, title: 第二轮送学：上门辅导}",
+        "      - {date: 2027-01-07, title: 第二轮送学：上门辅导, routes: [一线]}",
+    )
+    config = load_config(write_config(tmp_path, text))
+    one = member_from_mapping(
+        {"id": "A", "name": "甲", "送学路线": "一线", "指定学习方式": "送学", "邮寄地址": "x"}
+    )
+    two = member_from_mapping({"id": "B", "name": "乙", "送学路线": "二线", "指定学习方式": "送学"})
+    (m1, a1), (m2, a2) = assign_plans(config, [one, two])
+    first, second = booklet_content(config, m1, a1), booklet_content(config, m2, a2)
+    assert [r.what for r in first.schedule] == [
+        "第一轮送学：送材料、讲计划",
+        "第二轮送学：上门辅导",
+        "第三轮送学：收记录、谈体会",
+    ]
+    assert [r.what for r in second.schedule] == ["第一轮送学：送材料、讲计划", "第三轮送学：收记录、谈体会"]
+    assert first.problems == []
+    assert second.problems == ["送学上门但没有邮寄地址 (delivered, but no address)"]
