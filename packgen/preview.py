@@ -110,11 +110,18 @@ def preview_parts(config: Config, view: MemberPreview) -> Iterator[RenderableTyp
     }.get(assignment.source, f"规则 rule: {assignment.rule}")
     why.append(f"{rule}\n")
     why.append(f"理由 reason: {assignment.reason}")
+    tried = Table.grid(padding=(0, 1))
+    tried.add_column(no_wrap=True)
+    tried.add_column(no_wrap=True)
+    tried.add_column(overflow="fold")
     for check in view.trace:
+        style = "bold" if check.matched else "dim"
         mark = "✓" if check.matched else "✗"
-        why.append(f"\n  {mark} {check.index}. {check.name}: ", style="bold" if check.matched else "dim")
-        why.append(check.when, style="" if check.matched else "dim")
-    yield Panel(why, title="学习方式 plan", title_align="left")
+        tried.add_row(
+            Text(f"  {mark} {check.index}.", style), Text(check.name, style), Text(check.when, style)
+        )
+    body: RenderableType = Group(why, Text("试过的规则 rules tried:"), tried) if view.trace else why
+    yield Panel(body, title="学习方式 plan", title_align="left")
 
     schedule = Table(title="学习安排 schedule", title_justify="left")
     schedule.add_column("时间 when", no_wrap=True)
