@@ -1,0 +1,228 @@
+"""`packgen plan` and `packgen preview` on the county-town example, and changing its config."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, pdftotext
+from rich.cells import cell_len
+
+EXAMPLE = ROOT / "examples" / "county-town"
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    """A copy of the county-town example, free to change."""
+    return Path(shutil.copytree(EXAMPLE, tmp_path / "county-town"))
+
+
+def test_plan_table_counts_and_gaps(run, workspace: Path) -> None:
+    result = run("plan", "-c", workspace / "packgen.yaml")
+    assert result.exit_code == 0, result.output
+    out = result.output
+    for text in (
+        "CG001",
+        "周海燕",
+        "规则“远方有手机”",
+        "本人或组织指定学习方式：线",
+        "按街道统一安排就地自学",
+    ):
+        assert text in out
+    assert "│ 城东社区党委 │        1 │        2 │        1 │          4 │" in out
+    assert "│ 城西社区党委 │        2 │        1 │        2 │          5 │" in out
+    assert "│ 合计 total   │        3 │        3 │        3 │          9 │" in out
+    assert out.rstrip().endswith(
+        "未能覆盖 · not covered\n  CG009 韩秀珍: 送学上门但没有邮寄地址 (delivered, but no address)"
+    )
+
+
+def test_plan_json_with_filters(run, workspace: Path) -> None:
+    result = run(
+        "plan", "-c", workspace / "packgen.yaml", "--json", "--plan", "delivered", "--plan", "online"
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert [(m["id"], m["plan"], m["source"], m["rule"]) for m in data["members"]] == [
+        ("CG001", "online", "rule", "远方有手机"),
+        ("CG003", "delivered", "rule", "没有智能手机"),
+        ("CG004", "online", "rule", "远方有手机"),
+        ("CG006", "delivered", "rule", "县城近处"),
+        ("CG008", "online", "override", None),
+        ("CG009", "delivered", "rule", "没有智能手机"),
+    ]
+    assert data["by_plan"] == {"delivered": 3, "online": 3}
+    assert data["by_branch"] == {
+        "城东社区党委": {"delivered": 1, "online": 2},
+        "城西社区党委": {"delivered": 2, "online": 1},
+    }
+    assert data["not_covered"] == [
+        {
+            "id": "CG009",
+            "name": "韩秀珍",
+            "plan": "delivered",
+            "why": "送学上门但没有邮寄地址 (delivered, but no address)",
+        }
+    ]
+    branch = json.loads(
+        run("plan", "-c", workspace / "packgen.yaml", "--json", "--branch", "城西社区党委").output
+    )
+    assert {m["branch"] for m in branch["members"]} == {"城西社区党委"} and len(branch["members"]) == 5
+
+
+def test_plan_rejects_unknown_plan_and_branch(run, workspace: Path) -> None:
+    bad_plan = run("plan", "-c", workspace / "packgen.yaml", "--plan", "offline")
+    assert bad_plan.exit_code == 2
+    assert (
+        bad_plan.output.strip()
+        == "error: --plan: unknown plan offline; use one of self_study, online, delivered"
+    )
+    bad_branch = run("plan", "-c", workspace / "packgen.yaml", "--branch", "城北")
+    assert bad_branch.exit_code == 2
+    assert bad_branch.output.strip() == (
+        "error: --branch: no member of 城北 in the profiles; branches: 城东社区党委, 城西社区党委"
+    )
+
+
+def test_preview_fits_80_columns_and_shows_why(run, workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    from packgen import cli
+
+    monkeypatch.setattr(cli, "out", cli.Console(width=80, highlight=False, soft_wrap=True, no_color=True))
+    result = run("preview", "褚志明", "-c", workspace / "packgen.yaml")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert max(cell_len(line) for line in lines) <= 80
+    out = result.output
+    assert "│ 编号 id          CG005" in out
+    assert "│ 规则 rule: 外卖快递" in out
+    assert '│   ✗ 1. 没有智能手机 智能手机 == "否" and mobility in ("within_city",' in out
+    assert '│   ✓ 2. 外卖快递     contains(occupation, "外卖", "快递", "司机")' in out
+    assert "│ 第1周 12月1日–12月7日   │ 临江这一年：县情通报与城关街道的新变化       │" in out
+    assert "│   4. 安全生产微课件 (PDF, 2 页)" in out
+    assert "│   吴军 城西社区党委书记 0523-8811 0002" in out  # the branch secretary comes first
+
+
+def test_preview_delivery_details_and_json(run, workspace: Path) -> None:
+    result = run("preview", "CG009", "-c", workspace / "packgen.yaml", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert (data["plan"], data["rule"], data["route"], data["address"]) == (
+        "delivered",
+        "没有智能手机",
+        "城西社区党委",
+        "",
+    )
+    assert [row["what"] for row in data["schedule"]] == ["第一轮送学（城西）", "第二轮送学：收记录"]
+    assert data["gaps"] == ["送学上门但没有邮寄地址 (delivered, but no address)"]
+    assert data["rules_tried"] == [
+        {
+            "rule": "没有智能手机",
+            "when": '智能手机 == "否" and mobility in ("within_city", "within_province")',
+            "matched": True,
+        }
+    ]
+    text = run("preview", "CG009", "-c", workspace / "packgen.yaml").output
+    assert "地址 address: (none)" in text and "未能覆盖 not covered" in text
+
+
+def test_preview_lookup_messages(run, workspace: Path) -> None:
+    missing = run("preview", "CG999", "-c", workspace / "packgen.yaml")
+    assert missing.exit_code == 2
+    assert (
+        missing.output.strip() == "error: no member with id or name 'CG999' in the profiles (9 members read)"
+    )
+    near = run("preview", "周海", "-c", workspace / "packgen.yaml")
+    assert near.output.strip() == (
+        "error: no member with id or name '周海' in the profiles (9 members read); did you mean CG001 周海燕?"
+    )
+    roster = workspace / "profiles" / "roster.csv"
+    roster.write_text(
+        roster.read_text(encoding="utf-8")
+        + "CG010,周海燕,女,1990-01,城西社区党委,省外,苏州,文员,13900000310,良好,,是,200,\n",
+        encoding="utf-8",
+    )
+    twice = run("preview", "周海燕", "-c", workspace / "packgen.yaml")
+    assert twice.exit_code == 2
+    assert twice.output.strip() == (
+        "error: 2 members are named 周海燕: CG001 (城东社区党委), CG010 (城西社区党委); give the id instead"
+    )
+    by_id = run("preview", "CG010", "-c", workspace / "packgen.yaml", "--json")
+    assert json.loads(by_id.output)["rule"] is None  # 200 km: no rule matched, the default applies
+
+
+def test_unknown_field_in_example_rule_stops_plan_with_the_rule(run, workspace: Path) -> None:
+    config = workspace / "packgen.yaml"
+    text = config.read_text(encoding="utf-8").replace(
+        '智能手机 == "是" and 离家里程', '智能手机 == "是" and 离家公里'
+    )
+    config.write_text(text, encoding="utf-8")
+    line = 1 + next(i for i, row in enumerate(text.splitlines()) if "离家公里" in row)
+    result = run("plan", "-c", config)
+    assert result.exit_code == 2
+    assert result.output.startswith(
+        f"error: {config}: line {line}: rule 3 '远方有手机': unknown field '离家公里' in the condition: "
+        '智能手机 == "是" and 离家公里 >= 300\n  known fields: '
+    )
+    assert "Traceback" not in result.output
+
+
+def test_new_rule_and_new_material_show_in_plan_and_in_the_pdf(run, workspace: Path, tmp_path: Path) -> None:
+    config = workspace / "packgen.yaml"
+    before = run("plan", "-c", config, "--json")
+    assert {m["id"]: m["plan"] for m in json.loads(before.output)["members"]}["CG007"] == "self_study"
+
+    (workspace / "materials" / "08-jiaotong.md").write_text(
+        "# 客运驾驶员的安全课\n\n出车前检查轮胎和刹车，连续驾驶不超过四小时。\n", encoding="utf-8"
+    )
+    text = config.read_text(encoding="utf-8")
+    text = text.replace(
+        "rules:\n",
+        "rules:\n  - name: 客运驾驶员\n    when: '\"驾驶员\" in occupation'\n    plan: online\n"
+        "    reason: 客运驾驶员休息时间固定，可以参加线上联学\n",
+    )
+    text = text.replace(
+        "      - materials/02-zuzhi-shenghuo.md\n",
+        "      - materials/02-zuzhi-shenghuo.md\n      - materials/08-jiaotong.md\n",
+    )
+    config.write_text(text, encoding="utf-8")
+
+    after = run("plan", "-c", config)
+    assert after.exit_code == 0, after.output
+    assert "规则“客运驾驶员”：客运驾驶员休息时间固定" in after.output.replace("│", "").replace(
+        "\n", ""
+    ).replace(" ", "")
+
+    result = run("build", "-c", config, "-o", tmp_path / "out", "--only", "CG007", "-j", "1", "--quiet")
+    assert result.exit_code == 0, result.output
+    pdf = pdftotext(tmp_path / "out" / "booklets" / "CG007.pdf")
+    assert "线上联学" in pdf
+    assert "安排理由：规则“客运驾驶员”：客运驾驶员休息时间固定，可以参加线上联学" in pdf.replace("\n", "")
+    assert "客运驾驶员的安全课" in pdf
+    assert "连续驾驶不超过四小时" in pdf
+
+
+def test_preview_pdf_renders_just_that_booklet(run, workspace: Path, tmp_path: Path) -> None:
+    target = tmp_path / "cg5.pdf"
+    result = run("preview", "CG005", "-c", workspace / "packgen.yaml", "--pdf", target)
+    assert result.exit_code == 0, result.output
+    assert result.output.rstrip().endswith(f"booklet written to {target}")
+    text = pdftotext(target)
+    assert "褚志明" in text and "就地自学" in text
+    assert "临江这一年：县情通报与城关街道的新变化" in text
+    assert "第1周 12月1日–12月" in text  # the schedule's first week (the table cell wraps)
+    assert list(tmp_path.glob("*.part-*")) == []
+
+
+def test_init_workspace_plans_its_sample_roster(run, tmp_path: Path) -> None:
+    assert run("init", tmp_path / "ws").exit_code == 0
+    result = run("plan", "-c", tmp_path / "ws" / "packgen.yaml", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert [(m["id"], m["plan"], m["rule"]) for m in data["members"]] == [
+        ("D0001", "online", "省外网络良好"),
+        ("D0002", "delivered", "就近年长或网络差"),
+        ("D0003", "self_study", "在途货运"),
+    ]
