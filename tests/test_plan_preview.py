@@ -226,3 +226,14 @@ def test_init_workspace_plans_its_sample_roster(run, tmp_path: Path) -> None:
         ("D0002", "delivered", "就近年长或网络差"),
         ("D0003", "self_study", "在途货运"),
     ]
+
+
+def test_readme_preview_capture_is_what_preview_prints(run, monkeypatch: pytest.MonkeyPatch) -> None:
+    from packgen import cli
+
+    monkeypatch.setattr(cli, "out", cli.Console(width=80, highlight=False, soft_wrap=True, no_color=True))
+    result = run("preview", "陈静", "-p", ROOT / "profiles")
+    assert result.exit_code == 0, result.output
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    capture = readme.split("$ packgen preview 陈静\n", 1)[1].split("\n```", 1)[0]
+    assert capture == "\n".join(line.rstrip() for line in result.output.splitlines())
