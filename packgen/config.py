@@ -84,6 +84,13 @@ class Session(_Model):
     title: str
     link: str = ""
 
+    @field_validator("link")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError("a link must start with https:// or http://")
+        return value
+
 
 class DeliveryRound(_Model):
     date: dt.date
