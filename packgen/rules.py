@@ -220,7 +220,7 @@ class RuleSet:
 
     def names_for(self, member: Member) -> dict[str, Any]:
         names: dict[str, Any] = {name: None for name in self.known}
-        names.update({k: _number_or_text(v) for k, v in member.extra.items()})
+        names.update({k: _number_or_text(v) for k, v in member.extra.items() if k not in FUNCTIONS})
         names.update(member.model_dump(include=set(FIELDS) - {"plan"}))
         for key in TEXT_FIELDS:
             names[key] = names[key] or ""

@@ -198,3 +198,17 @@ def test_delivery_rounds_by_route_and_gaps(tmp_path: Path) -> None:
     assert [r.what for r in second.schedule] == ["第一轮送学：送材料、讲计划", "第三轮送学：收记录、谈体会"]
     assert first.problems == []
     assert second.problems == ["送学上门但没有邮寄地址 (delivered, but no address)"]
+
+
+def test_member_whose_route_no_round_visits_is_not_covered(tmp_path: Path) -> None:
+    data = yaml.safe_load(default_config_text())
+    for delivery_round in data["plans"]["delivered"]["rounds"]:
+        delivery_round["routes"] = ["一线"]
+    config = load_config(write_config(tmp_path, yaml.safe_dump(data, allow_unicode=True)))
+    person = member_from_mapping(
+        {"id": "C", "name": "丙", "送学路线": "三线", "指定学习方式": "送学", "邮寄地址": "x"}
+    )
+    ((m, a),) = assign_plans(config, [person])
+    content = booklet_content(config, m, a)
+    assert content.schedule == []
+    assert content.problems == ["送学上门但没有覆盖其路线的送学轮次 (no delivery round covers the route)"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from packgen.config import default_config_text, load_config
+from packgen.config import Config, default_config_text, load_config
 from packgen.errors import ConfigError
 from packgen.members import Member, member_from_mapping
 from packgen.rules import RuleSet, assign_plans, parse_condition
@@ -231,3 +232,56 @@ def test_any_text_either_parses_safely_or_is_refused_in_words(condition: str) ->
         import ast
 
         assert not any(isinstance(n, ast.Attribute | ast.Subscript | ast.Lambda) for n in ast.walk(tree))
+
+
+@functools.cache
+def default_config() -> Config:
+    return load_config(workspace=Path("/nonexistent-workspace"))
+
+
+MOBILITIES = st.sampled_from(["市内", "省内", "省外", "境外", "在途", ""])
+INTERNETS = st.sampled_from(["良好", "一般", "较差", "无", ""])
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    mobility=MOBILITIES,
+    internet=INTERNETS,
+    born=st.integers(min_value=1940, max_value=2004),
+    driver=st.booleans(),
+    address=st.booleans(),
+    override=st.sampled_from(["", "线上联学", "送学上门", "就地自学"]),
+)
+def test_assignment_agrees_with_the_rules_tried(
+    mobility: str, internet: str, born: int, driver: bool, address: bool, override: str
+) -> None:
+    config = default_config()
+    person = member(
+        流动类型=mobility,
+        网络条件=internet,
+        出生年月=f"{born}-06",
+        从事职业="货车司机" if driver else "文员",
+        邮寄地址="临江县人民路1号" if address else "",
+        指定学习方式=override,
+    )
+    rules = RuleSet(config)  # compiling is part of what is tested: it must not depend on the member
+    assignment = rules.assign(person)
+    trace = rules.trace(person)
+    if override:
+        assert assignment.source == "override"
+        return
+    assert all(not check.matched for check in trace[:-1])
+    if assignment.source == "rule":
+        assert (trace[-1].matched, trace[-1].name, trace[-1].plan) == (True, assignment.rule, assignment.plan)
+        assert assignment.explanation.startswith(f"规则“{assignment.rule}”：")
+    else:
+        assert len(trace) == len(config.rules) and not any(c.matched for c in trace)
+        assert (assignment.plan, assignment.reason) == (config.default_plan, config.default_reason)
+
+
+def test_an_extra_column_named_like_a_function_does_not_hide_it(tmp_path: Path) -> None:
+    config = config_with_rules(tmp_path, [rule("长名", "len(name) >= 3")])
+    ((_, assignment),) = assign_plans(
+        config, [member_from_mapping({"id": "A", "name": "欧阳修", "len": "1"})]
+    )
+    assert assignment.rule == "长名"
