@@ -225,6 +225,7 @@ class RuleSet:
         for key in TEXT_FIELDS:
             names[key] = names[key] or ""
         names["age"] = member.age(self.config.training.start)
+        names["birth"] = member.birth.isoformat() if member.birth else None  # birth < "1960" compares as text
         return names
 
     def matches(self, rule: CompiledRule, member: Member) -> bool:

@@ -285,3 +285,9 @@ def test_an_extra_column_named_like_a_function_does_not_hide_it(tmp_path: Path) 
         config, [member_from_mapping({"id": "A", "name": "欧阳修", "len": "1"})]
     )
     assert assignment.rule == "长名"
+
+
+def test_birth_compares_as_iso_text_and_missing_birth_never_matches(tmp_path: Path) -> None:
+    config = config_with_rules(tmp_path, [rule("六零前", 'birth < "1960"', "delivered")])
+    got = assign_plans(config, [member(出生年月="1958年4月"), member(出生年月="1960-01"), member()])
+    assert [a.source for _, a in got] == ["rule", "default", "default"]
