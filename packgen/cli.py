@@ -156,9 +156,9 @@ def preview(
         _, assigned = read_and_assign(cfg, profiles or [], encoding=encoding, sheet=sheet)
         view = member_preview(cfg, assigned, member)
         if pdf is not None:
-            from packgen.render import Renderer, write_atomic
+            from packgen.preview import write_booklet
 
-            write_atomic(pdf, Renderer(cfg).pdf(view.content))
+            write_booklet(cfg, view, pdf)
     except PackgenError as exc:
         fail(exc)
     if as_json:

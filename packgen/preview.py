@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console, Group, RenderableType
@@ -73,6 +74,21 @@ def member_preview(config: Config, assigned: list[tuple[Member, Assignment]], ke
         [] if assignment.source == "override" else rule_set(config, [m for m, _ in assigned]).trace(member)
     )
     return MemberPreview(booklet_content(config, member, assignment), trace)
+
+
+def write_booklet(config: Config, view: MemberPreview, path: Path) -> None:
+    """Render just this member's booklet to ``path`` (``preview --pdf``)."""
+    from packgen.render import Renderer, write_atomic
+
+    if path.is_dir():
+        raise UsageError(f"--pdf: {path} is a folder; give a file name such as {path / 'booklet.pdf'}")
+    if not path.parent.is_dir():
+        raise UsageError(f"--pdf: folder {path.parent} does not exist; create it or choose another file")
+    data = Renderer(config).pdf(view.content)
+    try:
+        write_atomic(path, data)
+    except OSError as exc:
+        raise UsageError(f"--pdf: cannot write {path} ({exc.strerror or exc})") from None
 
 
 def show_preview(console: Console, config: Config, view: MemberPreview) -> None:

@@ -237,3 +237,11 @@ def test_readme_preview_capture_is_what_preview_prints(run, monkeypatch: pytest.
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     capture = readme.split("$ packgen preview 陈静\n", 1)[1].split("\n```", 1)[0]
     assert capture == "\n".join(line.rstrip() for line in result.output.splitlines())
+
+
+def test_preview_pdf_into_a_missing_folder_is_a_usage_error(run, workspace: Path, tmp_path: Path) -> None:
+    result = run("preview", "CG005", "-c", workspace / "packgen.yaml", "--pdf", tmp_path / "nope" / "a.pdf")
+    assert result.exit_code == 2
+    assert result.output.strip() == (
+        f"error: --pdf: folder {tmp_path / 'nope'} does not exist; create it or choose another file"
+    )
