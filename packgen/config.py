@@ -207,6 +207,9 @@ def _parse(text: str, source: str, workspace: Path) -> Config:
         raise ConfigError(f"{source}:{where} not valid YAML: {problem}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: the config must be a mapping of settings (organization:, plans: …)")
+    duplicates = _duplicate_keys(node)
+    if duplicates:
+        raise ConfigError(_report(source, node, duplicates))
     try:
         config = Config.model_validate({**data, "workspace": workspace, "source": source})
     except ValidationError as exc:
@@ -265,6 +268,29 @@ def _report(source: str, node: Any, problems: list[Located]) -> str:
         where = f"line {line}: " if line else ""
         lines.append(f"  - {where}Config value '{key}': {message}")
     return "\n".join(lines)
+
+
+def _duplicate_keys(node: Any, prefix: tuple[str | int, ...] = ()) -> list[Located]:
+    """Keys given twice in one mapping: YAML would silently keep only the last one."""
+    problems: list[Located] = []
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key, value in node.value:
+            name = str(key.value)
+            if name in seen:
+                again = key.start_mark.line + 1
+                problems.append(
+                    (
+                        [*prefix, name],
+                        f"given again on line {again}; only the last would count, so merge them",
+                    )
+                )
+            seen.add(name)
+            problems += _duplicate_keys(value, (*prefix, name))
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            problems += _duplicate_keys(item, (*prefix, index))
+    return problems
 
 
 def _strip_union_tags(loc: list[Any]) -> list[Any]:

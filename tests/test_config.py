@@ -212,3 +212,41 @@ def test_member_whose_route_no_round_visits_is_not_covered(tmp_path: Path) -> No
     content = booklet_content(config, m, a)
     assert content.schedule == []
     assert content.problems == ["送学上门但没有覆盖其路线的送学轮次 (no delivery round covers the route)"]
+
+
+def test_a_key_given_twice_is_an_error_not_silently_dropped(tmp_path: Path) -> None:
+    text = default_config_text().replace(
+        "default_plan: self_study\n", "default_plan: self_study\ndefault_plan: online\n"
+    )
+    path = write_config(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    first = line_of(text, "default_plan: self_study")
+    assert str(caught.value).splitlines()[1] == (
+        f"  - line {first}: Config value 'default_plan': given again on line {first + 1}; only the last "
+        "would count, so merge them"
+    )
+
+
+def test_yaml_cannot_construct_python_objects(tmp_path: Path) -> None:
+    text = default_config_text().replace(
+        "output: output", "output: !!python/object/apply:os.system [echo hacked]"
+    )
+    path = write_config(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert str(caught.value) == (
+        f"{path}: line {line_of(text, 'python/object')} not valid YAML: could not determine a constructor for "
+        "the tag 'tag:yaml.org,2002:python/object/apply:os.system'"
+    )
+
+
+def test_a_rule_with_an_unknown_plan(tmp_path: Path) -> None:
+    text = default_config_text().replace("    plan: online\n", "    plan: onlin\n", 1)
+    path = write_config(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert str(caught.value).splitlines()[1:] == [
+        f"  - line {line_of(text, 'plan: onlin')}: Config value 'rules.0.plan': Input should be 'self_study', "
+        "'online' or 'delivered'"
+    ]
