@@ -242,6 +242,16 @@ class PlanReport:
     """Who gets which plan and why, the counts per plan and branch, and who cannot be served."""
 
     rows: list[PlanRow]
+    rule_names: list[str] = field(default_factory=list)  #: in config order
+
+    @property
+    def by_rule(self) -> dict[str, int]:
+        """Members per rule in config order (0 for a rule that matched nobody), then override, default."""
+        counts = Counter(
+            row.assignment.rule if row.assignment.source == "rule" else row.assignment.source
+            for row in self.rows
+        )
+        return {name: counts[name] for name in [*self.rule_names, "override", "default"]}
 
     @property
     def by_plan(self) -> Counter[str]:
@@ -271,6 +281,7 @@ class PlanReport:
             ],
             "by_plan": dict(sorted(self.by_plan.items())),
             "by_branch": {branch: dict(sorted(c.items())) for branch, c in self.by_branch.items()},
+            "by_rule": self.by_rule,
             "not_covered": [
                 {"id": r.member.id, "name": r.member.name, "plan": r.assignment.plan, "why": gap}
                 for r in self.not_covered
@@ -305,5 +316,6 @@ def plan_report(
             PlanRow(m, a, tuple(coverage_gaps(a.plan, config.plans[a.plan], m)))
             for m, a in assigned
             if (not plans or a.plan in plans) and (not branches or m.branch in branches)
-        ]
+        ],
+        [rule.name for rule in config.rules],
     )

@@ -188,6 +188,19 @@ def plan_tables(config: Config, report: PlanReport) -> Iterator[RenderableType]:
     counts.add_row("合计 total", *(str(report.by_plan[k]) for k in keys), str(len(report.rows)))
     yield counts
 
+    rules = Table(title="规则 · rules (members each rule chose)", title_justify="left")
+    rules.add_column("规则 rule", overflow="fold")
+    rules.add_column("方式 plan")
+    rules.add_column("人数", justify="right")
+    plan_of = {rule.name: config.plans[rule.plan].label for rule in config.rules}
+    plan_of["default"] = config.plans[config.default_plan].label
+    names = {"override": "指定 (override column)", "default": "默认 (default_plan)"}
+    for name, count in report.by_rule.items():
+        rules.add_row(
+            names.get(name, name), plan_of.get(name, ""), str(count), style="dim" if not count else ""
+        )
+    yield rules
+
     if report.not_covered:
         gaps = Text("未能覆盖 · not covered\n", style="bold red")
         for row in report.not_covered:

@@ -66,6 +66,14 @@ def test_plan_json_with_filters(run, workspace: Path) -> None:
             "why": "送学上门但没有邮寄地址 (delivered, but no address)",
         }
     ]
+    assert data["by_rule"] == {
+        "没有智能手机": 2,
+        "外卖快递": 0,
+        "远方有手机": 2,
+        "县城近处": 1,
+        "override": 1,
+        "default": 0,
+    }
     branch = json.loads(
         run("plan", "-c", workspace / "packgen.yaml", "--json", "--branch", "城西社区党委").output
     )
@@ -191,6 +199,7 @@ def test_new_rule_and_new_material_show_in_plan_and_in_the_pdf(run, workspace: P
 
     after = run("plan", "-c", config)
     assert after.exit_code == 0, after.output
+    assert "│ 客运驾驶员             │ 线上联学  │    1 │" in after.output
     assert "规则“客运驾驶员”：客运驾驶员休息时间固定" in after.output.replace("│", "").replace(
         "\n", ""
     ).replace(" ", "")
