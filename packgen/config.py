@@ -249,6 +249,13 @@ def check_config(config: Config) -> list[Located]:
                             f"{date} is outside the training period {start} – {end}",
                         )
                     )
+    if config.templates != "templates" and not config.resolve(config.templates).is_dir():
+        problems.append(
+            (
+                ["templates"],
+                f"folder {config.resolve(config.templates)} does not exist; create it or fix the path",
+            )
+        )
     names = [rule.name for rule in config.rules]
     for index, name in enumerate(names):
         if name in names[:index]:

@@ -250,3 +250,16 @@ def test_a_rule_with_an_unknown_plan(tmp_path: Path) -> None:
         f"  - line {line_of(text, 'plan: onlin')}: Config value 'rules.0.plan': Input should be 'self_study', "
         "'online' or 'delivered'"
     ]
+
+
+def test_a_templates_folder_that_is_not_there(tmp_path: Path) -> None:
+    text = default_config_text().replace("templates: templates", "templates: my-templates")
+    path = write_config(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert str(caught.value).splitlines()[1] == (
+        f"  - line {line_of(text, 'templates: my-templates')}: Config value 'templates': folder "
+        f"{tmp_path / 'my-templates'} does not exist; create it or fix the path"
+    )
+    (tmp_path / "my-templates").mkdir()
+    assert load_config(path).templates == "my-templates"
