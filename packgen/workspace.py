@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from packgen.assets import builtin_templates_dir
 from packgen.config import CONFIG_NAME, default_config_text
 from packgen.errors import UsageError
 
@@ -31,7 +32,8 @@ A print.css here replaces the built-in stylesheet; materials/… files here repl
 
 
 def init_workspace(directory: Path, *, force: bool = False) -> list[Path]:
-    """Create packgen.yaml, profiles/ (with a sample roster), templates/ and output/ in ``directory``."""
+    """Create packgen.yaml, profiles/ (with a sample roster), materials/ (the built-in chapters, to
+    edit), templates/ and output/ in ``directory``. Existing files other than packgen.yaml are kept."""
     config = directory / CONFIG_NAME
     if config.exists() and not force:
         raise UsageError(f"{config} already exists; use --force to overwrite it")
@@ -46,6 +48,13 @@ def init_workspace(directory: Path, *, force: bool = False) -> list[Path]:
     if not roster.exists():
         roster.write_text(SAMPLE_ROSTER, encoding="utf-8-sig")
         created.append(roster)
+    chapters = builtin_templates_dir() / "materials"
+    (directory / "materials").mkdir(exist_ok=True)
+    for chapter in sorted(chapters.glob("*.md")):
+        copy = directory / "materials" / chapter.name
+        if not copy.exists():
+            copy.write_text(chapter.read_text(encoding="utf-8"), encoding="utf-8")
+            created.append(copy)
     readme = directory / "templates" / "README.txt"
     if not readme.exists():
         readme.write_text(TEMPLATES_README, encoding="utf-8")

@@ -254,3 +254,20 @@ def test_preview_pdf_into_a_missing_folder_is_a_usage_error(run, workspace: Path
     assert result.output.strip() == (
         f"error: --pdf: folder {tmp_path / 'nope'} does not exist; create it or choose another file"
     )
+
+
+def test_init_copies_the_chapters_so_an_edit_shows_in_preview(run, tmp_path: Path) -> None:
+    result = run("init", tmp_path / "ws")
+    assert f"created {tmp_path / 'ws' / 'materials' / '01-dangzhang.md'}" in result.output
+    chapter = tmp_path / "ws" / "materials" / "01-dangzhang.md"
+    chapter.write_text("# 本镇自编：党章十讲\n\n……\n", encoding="utf-8")
+    shown = run("preview", "D0003", "-c", tmp_path / "ws" / "packgen.yaml", "--json")
+    assert shown.exit_code == 0, shown.output
+    materials = json.loads(shown.output)["materials"]
+    assert materials[0] == {
+        "title": "本镇自编：党章十讲",
+        "kind": "markdown",
+        "file": str(chapter),
+        "pages": None,
+    }
+    assert json.loads(shown.output)["schedule"][0]["what"] == "本镇自编：党章十讲"
