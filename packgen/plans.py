@@ -18,7 +18,7 @@ from typing import Any
 import markdown
 
 from packgen.assets import builtin_templates_dir
-from packgen.config import Config, Contact, Link, Located, MaterialRef, PlanConfig
+from packgen.config import Config, Contact, DeliveryRound, Link, Located, MaterialRef, PlanConfig
 from packgen.errors import ConfigError, UsageError
 from packgen.members import Member
 from packgen.rules import Assignment
@@ -96,7 +96,7 @@ def check_materials(config: Config) -> list[Located]:
                 )
                 continue
             try:
-                _load_material(resolve_material(config, name), "")
+                load_material(resolve_material(config, name))
             except ConfigError as exc:
                 problems.append((loc, str(exc).removeprefix(f"{config.source}: ")))
     return problems
@@ -104,7 +104,7 @@ def check_materials(config: Config) -> list[Located]:
 
 def load_materials(config: Config, plan: PlanConfig) -> list[Material]:
     return [
-        _load_material(
+        load_material(
             resolve_material(config, material_file(entry)),
             entry.title if isinstance(entry, MaterialRef) else "",
         )
@@ -112,8 +112,17 @@ def load_materials(config: Config, plan: PlanConfig) -> list[Material]:
     ]
 
 
+def load_material(path: Path, title: str = "") -> Material:
+    """One material, read once per process unless the file changes."""
+    try:
+        stamp = path.stat().st_mtime_ns
+    except OSError as exc:
+        raise ConfigError(f"material '{path}' cannot be read ({exc.strerror or exc})") from None
+    return _load_material(path, title, stamp)
+
+
 @functools.lru_cache(maxsize=128)
-def _load_material(path: Path, title: str) -> Material:
+def _load_material(path: Path, title: str, stamp: int) -> Material:
     anchor = "m-" + hashlib.sha1(str(path).encode()).hexdigest()[:10]
     if path.suffix.lower() == ".pdf":
         return Material(title=title or path.stem, path=path, kind="pdf", anchor=anchor, pages=pdf_pages(path))
@@ -146,18 +155,27 @@ def pdf_pages(path: Path) -> int:
 def schedule_for(
     config: Config, key: str, plan: PlanConfig, member: Member, materials: list[Material]
 ) -> list[ScheduleRow]:
-    if key == "online":
+    """Session dates for online, the delivery rounds that visit the member's route, else weekly chapters.
+
+    An online plan without sessions falls back to the weekly chapters, so nobody gets an empty schedule.
+    """
+    if key == "online" and plan.sessions:
         return [
             ScheduleRow(_date(s.date, config) + (f" {s.time}" if s.time else ""), s.title, s.link)
-            for s in plan.sessions
+            for s in sorted(plan.sessions, key=lambda s: (s.date, s.time))
         ]
     if key == "delivered":
         return [
             ScheduleRow(_date(r.date, config), r.title or "送学上门", member.route or member.branch)
-            for r in plan.rounds
-            if not r.routes or member.route in r.routes or member.branch in r.routes
+            for r in sorted(plan.rounds, key=lambda r: r.date)
+            if visits(r, member)
         ]
     return weekly_schedule(config, materials)
+
+
+def visits(delivery: DeliveryRound, member: Member) -> bool:
+    """Whether a delivery round goes to the member: it lists no routes, or their route or branch."""
+    return not delivery.routes or member.route in delivery.routes or member.branch in delivery.routes
 
 
 def weekly_schedule(config: Config, materials: list[Material]) -> list[ScheduleRow]:
@@ -223,9 +241,7 @@ def coverage_gaps(key: str, plan: PlanConfig, member: Member) -> list[str]:
         gaps.append("送学上门但没有邮寄地址 (delivered, but no address)")
     if key == "online" and not plan.links:
         gaps.append("线上联学但方案没有配置任何链接 (online, but the plan has no links)")
-    if key == "delivered" and not any(
-        not r.routes or member.route in r.routes or member.branch in r.routes for r in plan.rounds
-    ):
+    if key == "delivered" and not any(visits(r, member) for r in plan.rounds):
         gaps.append("送学上门但没有覆盖其路线的送学轮次 (no delivery round covers the route)")
     return gaps
 

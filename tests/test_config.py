@@ -263,3 +263,20 @@ def test_a_templates_folder_that_is_not_there(tmp_path: Path) -> None:
     )
     (tmp_path / "my-templates").mkdir()
     assert load_config(path).templates == "my-templates"
+
+
+def test_online_without_sessions_gets_the_weekly_chapters_and_sessions_sort_by_date(tmp_path: Path) -> None:
+    data = yaml.safe_load(default_config_text())
+    sessions = data["plans"]["online"]["sessions"]
+    data["plans"]["online"]["sessions"] = sessions[::-1]
+    config = load_config(write_config(tmp_path, yaml.safe_dump(data, allow_unicode=True)))
+    person = member_from_mapping({"id": "A", "name": "甲", "指定学习方式": "线上"})
+    ((m, a),) = assign_plans(config, [person])
+    assert [r.what for r in booklet_content(config, m, a).schedule][:2] == [
+        "冬训动员会（线上）",
+        "专题党课：学习党章",
+    ]
+    data["plans"]["online"]["sessions"] = []
+    config = load_config(write_config(tmp_path, yaml.safe_dump(data, allow_unicode=True)))
+    schedule = booklet_content(config, m, a).schedule
+    assert schedule[0].when.startswith("第1周") and schedule[0].what == "学习党章：党员的义务和权利"
