@@ -229,26 +229,11 @@ Located = tuple[list[Any], str]  #: (key path in the config, what is wrong and w
 
 
 def check_config(config: Config) -> list[Located]:
-    """Problems a schema cannot see: dates outside the training, rules, materials on disk."""
+    """Problems a schema cannot see: duplicate rule names, rules that cannot work, materials on disk."""
     from packgen.plans import check_materials
     from packgen.rules import check_rules
 
     problems: list[Located] = []
-    start, end = config.training.start, config.training.end
-    for key, plan in config.plans.items():
-        dated: list[tuple[str, list[dt.date]]] = [
-            ("sessions", [s.date for s in plan.sessions]),
-            ("rounds", [r.date for r in plan.rounds]),
-        ]
-        for kind, dates in dated:
-            for index, date in enumerate(dates):
-                if not start <= date <= end:
-                    problems.append(
-                        (
-                            ["plans", key, kind, index, "date"],
-                            f"{date} is outside the training period {start} – {end}",
-                        )
-                    )
     if config.templates != "templates" and not config.resolve(config.templates).is_dir():
         problems.append(
             (
