@@ -20,7 +20,7 @@ import markdown
 from packgen.assets import builtin_templates_dir
 from packgen.config import Config, Contact, DeliveryRound, Link, Located, MaterialRef, PlanConfig
 from packgen.errors import ConfigError, UsageError
-from packgen.members import Member
+from packgen.members import PLANS, Member
 from packgen.rules import Assignment
 
 
@@ -314,7 +314,7 @@ def plan_report(
     branches: Iterable[str] | None = None,
 ) -> PlanReport:
     """The plan table for ``packgen plan``, optionally only some plans and branches."""
-    plans = set(plans or ())
+    plans = {PLANS.get(plan.strip().lower(), plan) for plan in plans or ()}  # 送学上门 means delivered
     unknown = plans - set(config.plans)
     if unknown:
         raise UsageError(

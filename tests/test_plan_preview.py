@@ -74,6 +74,10 @@ def test_plan_json_with_filters(run, workspace: Path) -> None:
         "override": 1,
         "default": 0,
     }
+    by_label = json.loads(
+        run("plan", "-c", workspace / "packgen.yaml", "--json", "--plan", "送学上门").output
+    )
+    assert [m["id"] for m in by_label["members"]] == ["CG003", "CG006", "CG009"]
     branch = json.loads(
         run("plan", "-c", workspace / "packgen.yaml", "--json", "--branch", "城西社区党委").output
     )
@@ -134,6 +138,11 @@ def test_preview_delivery_details_and_json(run, workspace: Path) -> None:
     ]
     text = run("preview", "CG009", "-c", workspace / "packgen.yaml").output
     assert "地址 address: (none)" in text and "未能覆盖 not covered" in text
+    default = run("preview", "CG007", "-c", workspace / "packgen.yaml").output
+    assert "默认 (no rule matched: default_plan)" in default
+    assert [line.split()[1] for line in default.splitlines() if "✗" in line] == ["✗"] * 4
+    override = run("preview", "CG008", "-c", workspace / "packgen.yaml").output
+    assert "指定 (override column 指定学习方式)" in override and "rules tried" not in override
 
 
 def test_preview_lookup_messages(run, workspace: Path) -> None:
