@@ -230,6 +230,7 @@ def test_preview_pdf_renders_just_that_booklet(run, workspace: Path, tmp_path: P
     text = pdftotext(target)
     assert "褚志明" in text and "就地自学" in text
     assert "临江这一年：县情通报与城关街道的新变化" in text
+    assert "安全生产微课件" in text  # the PDF courseware is listed among the materials
     assert "第1周 12月1日–12月" in text  # the schedule's first week (the table cell wraps)
     assert list(tmp_path.glob("*.part-*")) == []
 
