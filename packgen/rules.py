@@ -214,9 +214,16 @@ class RuleSet:
                     f"{where}: unknown field '{node.id}' in the condition: {rule.when}\n"
                     f"  known fields: {', '.join(sorted(self.known))}\n"
                     "  (a column of the roster is a field under its own header; check the spelling, "
-                    "or map the header under 'columns:')"
+                    f"or name the header under 'columns:', e.g. {self._suggest_column(node.id)})"
                 )
         return CompiledRule(index, rule.name, rule.when, rule.plan, rule.reason, tree)
+
+    def _suggest_column(self, name: str) -> str:
+        """A ``columns:`` entry that would give an awkward header the name a rule uses."""
+        for header in sorted(self.known):
+            if name in header and not header.isidentifier():
+                return f'"{header}": {name}'
+        return f'"{name}（…）": {name}'
 
     def names_for(self, member: Member) -> dict[str, Any]:
         names: dict[str, Any] = {name: None for name in self.known}

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from packgen.config import Config, default_config_text, load_config
 from packgen.errors import ConfigError
-from packgen.members import Member, member_from_mapping
+from packgen.members import Member, member_from_mapping, members_from_tables
+from packgen.readers import Row, Table
 from packgen.rules import RuleSet, assign_plans, parse_condition
 
 
@@ -291,3 +292,23 @@ def test_birth_compares_as_iso_text_and_missing_birth_never_matches(tmp_path: Pa
     config = config_with_rules(tmp_path, [rule("六零前", 'birth < "1960"', "delivered")])
     got = assign_plans(config, [member(出生年月="1958年4月"), member(出生年月="1960-01"), member()])
     assert [a.source for _, a in got] == ["rule", "default", "default"]
+
+
+def test_an_awkward_header_is_named_under_columns_for_rules(tmp_path: Path) -> None:
+    table = Table(
+        path=Path("r.csv"),
+        headers=["id", "name", "离家里程(公里)"],
+        rows=[Row(number=2, cells={"id": "A", "name": "甲", "离家里程(公里)": "800"})],
+    )
+    plain = config_with_rules(tmp_path, [rule("远", "离家里程 > 500")])
+    with pytest.raises(ConfigError) as caught:
+        assign_plans(plain, members_from_tables([table], plain.columns).members)
+    assert str(caught.value).endswith("""e.g. "离家里程(公里)": 离家里程)""")
+
+    renamed = config_with_rules(
+        tmp_path, [rule("远", "离家里程 > 500")], columns={"离家里程(公里)": "离家里程"}
+    )
+    (person,) = members_from_tables([table], renamed.columns).members
+    assert person.extra == {"离家里程": "800"}
+    ((_, assignment),) = assign_plans(renamed, [person])
+    assert assignment.rule == "远"
