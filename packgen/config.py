@@ -217,6 +217,7 @@ def _parse(text: str, source: str, workspace: Path) -> Config:
         for error in exc.errors():
             loc = [part for part in error["loc"] if part not in ("workspace", "source")]
             problems.append((_strip_union_tags(loc), _message(error)))
+        problems += _raw_rule_problems(data.get("rules"))
         raise ConfigError(_report(source, node, problems)) from None
     config._lines = _all_lines(node)
     problems = check_config(config)
@@ -250,6 +251,15 @@ def check_config(config: Config) -> list[Located]:
     problems += check_rules(config)
     problems += check_materials(config)
     return problems
+
+
+def _raw_rule_problems(rules: Any) -> list[Located]:
+    """Rule conditions checked even when other settings are wrong, so one run reports everything."""
+    from packgen.rules import check_conditions
+
+    if not isinstance(rules, list):
+        return []
+    return check_conditions([(r.get("name"), r.get("when")) for r in rules if isinstance(r, dict)])
 
 
 def _report(source: str, node: Any, problems: list[Located]) -> str:

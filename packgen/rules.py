@@ -175,15 +175,20 @@ def _category_problems(tree: ast.AST) -> list[str]:
 
 def check_rules(config: Config) -> list[Located]:
     """Every rule that does not parse, uses something not allowed, or compares a field with an impossible value."""
+    return check_conditions([(rule.name, rule.when) for rule in config.rules])
+
+
+def check_conditions(rules: list[tuple[Any, Any]]) -> list[Located]:
+    """:func:`check_rules` over (name, when) pairs, usable before the rest of the config is valid."""
     problems: list[Located] = []
-    for index, rule in enumerate(config.rules):
-        tree, problem = parse_condition(rule.when)
+    for index, (name, when) in enumerate(rules):
+        if not isinstance(when, str):
+            continue  # the schema reports it
+        tree, problem = parse_condition(when)
         if problem:
-            problems.append((["rules", index, "when"], f"rule '{rule.name}': {problem}"))
+            problems.append((["rules", index, "when"], f"rule '{name}': {problem}"))
         elif tree is not None:
-            problems += [
-                (["rules", index, "when"], f"rule '{rule.name}': {p}") for p in _category_problems(tree)
-            ]
+            problems += [(["rules", index, "when"], f"rule '{name}': {p}") for p in _category_problems(tree)]
     return problems
 
 

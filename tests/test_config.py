@@ -277,3 +277,18 @@ def test_online_without_sessions_gets_the_weekly_chapters_and_sessions_sort_by_d
     config = load_config(write_config(tmp_path, yaml.safe_dump(data, allow_unicode=True)))
     schedule = booklet_content(config, m, a).schedule
     assert schedule[0].when.startswith("第1周") and schedule[0].what == "学习党章：党员的义务和权利"
+
+
+def test_rule_problems_are_reported_with_schema_problems(tmp_path: Path) -> None:
+    text = default_config_text().replace("  size: A5          # A5, A4 or B5", "  size: A3")
+    text = text.replace('when: mobility == "abroad"', "when: open('/etc/passwd')")
+    path = write_config(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert str(caught.value).splitlines()[:3] == [
+        f"{path}: 2 problem(s) in the config:",
+        f"  - line {line_of(text, 'size: A3')}: Config value 'page.size': Input should be 'A5', 'A4' or 'B5'",
+        f"  - line {line_of(text, 'open(')}: Config value 'rules.0.when': rule '境外党员': calling 'open' is not "
+        "allowed in a condition: open('/etc/passwd'); the functions a condition may call are len, lower, "
+        "startswith, endswith, contains",
+    ]
