@@ -164,14 +164,17 @@ def map_headers(headers: Iterable[str], columns: Mapping[str, str] | None = None
     return mapping
 
 
+#: Whitespace of every kind (full-width U+3000 and no-break spaces included) and zero-width marks.
+_EDGES = re.compile(r"^[\s\u180e\u200b-\u200d\u2060\ufeff]+|[\s\u180e\u200b-\u200d\u2060\ufeff]+$")
+
+
 def clean_text(value: Any) -> str:
     """A cell as text: None is empty, whitespace of every kind trimmed, floats like 3.0 as '3'."""
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    text = str(value)
-    return text.strip().strip("\ufeff\u200b").strip()
+    return _EDGES.sub("", str(value))
 
 
 def members_from_tables(tables: Iterable[Table], columns: Mapping[str, str] | None = None) -> Roster:
@@ -197,8 +200,32 @@ def members_from_tables(tables: Iterable[Table], columns: Mapping[str, str] | No
             )
             continue
         header_of = {f: h for h, f in mapping.items() if f in FIELDS}
+        if not table.rows:
+            roster.problems.append(
+                Problem(
+                    str(table.path),
+                    None,
+                    None,
+                    "the file has a header row but no members; check that this is the right file "
+                    "or sheet (--sheet)",
+                )
+            )
+            continue
         for row in table.rows:
             member, problems = _member_from_row(table, row.number, row.cells, mapping, header_of)
+            if row.overflow:
+                problems.append(
+                    Problem(
+                        str(table.path),
+                        row.number,
+                        None,
+                        f"{len(row.overflow)} cell(s) right of the last column "
+                        f"({', '.join(clean_text(v) for v in row.overflow)}); "
+                        "quote a value that holds a comma, or give the column a header",
+                        row_word=table.row_word,
+                    )  # fmt: skip
+                )
+                member = None
             roster.problems.extend(problems)
             if member is None:
                 continue
@@ -250,6 +277,9 @@ def _member_from_row(
         if fld not in FIELDS:
             extra[fld] = clean_text(raw)
             continue
+        if isinstance(raw, (dict, list)):
+            problem(fld, "expected one value, not a list or mapping")
+            continue
         text = clean_text(raw)
         if fld in values and values[fld] not in ("", None) and text:
             continue  # two columns for one field: the first non-empty wins
@@ -298,6 +328,11 @@ def parse_phone(value: Any) -> str:
     text = unicodedata.normalize("NFKC", clean_text(value))
     if not text:
         return ""
+    if re.fullmatch(r"\d(?:\.\d+)?[eE]\+\d+", text):
+        raise ValueError(
+            "Excel wrote this phone number as a rounded number; format the column as Text in Excel, "
+            "type the numbers again and export once more"
+        )
     digits = re.sub(r"[\s\-().]", "", text)
     if not re.fullmatch(r"\+?\d{5,15}", digits):
         raise ValueError("not a phone number; expected digits such as 138 1234 5678 or +86 138 1234 5678")
@@ -326,19 +361,39 @@ def parse_birth(value: Any) -> dt.date | None:
         return value.date().replace(day=1)
     if isinstance(value, dt.date):
         return value.replace(day=1)
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 10_000 <= value <= 60_000:
+        return _from_excel_serial(int(value))
     text = unicodedata.normalize("NFKC", clean_text(value))
     if not text:
         return None
+    if re.fullmatch(r"\d{5}", text) and 10_000 <= int(text) <= 60_000:
+        return _from_excel_serial(int(text))
     for pattern in _BIRTH_FORMATS:
         match = pattern.fullmatch(text)
         if match:
             year, month = int(match["y"]), int(match["m"])
             if 1900 <= year <= dt.date.today().year and 1 <= month <= 12:
                 return dt.date(year, month, 1)
-    raise ValueError("not a birth date; expected year and month such as 1975年3月, 1975-03 or 1975.3")
+    raise ValueError(
+        "not a birth date; expected year and month such as 1975年3月, 1975-03, 1975.3 or an Excel date"
+    )
+
+
+def parse_id(value: Any) -> str:
+    """A member id; full-width letters and digits typed with a Chinese IME become ASCII."""
+    return unicodedata.normalize("NFKC", _text(value))
+
+
+def _from_excel_serial(serial: int) -> dt.date:
+    """An Excel date serial (days since 1899-12-30, as a date cell shows without its format)."""
+    date = (dt.date(1899, 12, 30) + dt.timedelta(days=serial)).replace(day=1)
+    if date > dt.date.today():
+        raise ValueError("a birth date in the future; expected year and month such as 1975年3月")
+    return date
 
 
 NORMALISERS: dict[str, Any] = {
+    "id": parse_id,
     "birth": parse_birth,
     "phone": parse_phone,
     "mobility": _choice(MOBILITY, "mobility type (流动类型)"),
