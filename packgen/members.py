@@ -307,6 +307,12 @@ def _text(value: Any) -> str:
     return re.sub(r"\s+", " ", clean_text(value))
 
 
+def _lines(value: Any) -> str:
+    """Free text that keeps its line breaks (a note typed with Alt+Enter in Excel)."""
+    lines = (_text(line) for line in clean_text(value).splitlines())
+    return "\n".join(line for line in lines if line)
+
+
 def _choice(table: Mapping[str, Any], what: str) -> Any:
     labels = " / ".join(dict.fromkeys(k for k in table if not k.isascii()))
     keys = " / ".join(dict.fromkeys(str(v) for v in table.values()))
@@ -394,6 +400,7 @@ def _from_excel_serial(serial: int) -> dt.date:
 
 NORMALISERS: dict[str, Any] = {
     "id": parse_id,
+    "notes": _lines,
     "birth": parse_birth,
     "phone": parse_phone,
     "mobility": _choice(MOBILITY, "mobility type (流动类型)"),
