@@ -94,11 +94,16 @@ def validate(
         for problem in roster.problems:
             err.print(f"{problem.severity}: {problem}", markup=False)
         if not quiet:
-            out.print(
-                f"{len(roster.members)} members read; {len(errors)} error(s), {len(warnings)} warning(s)",
-                markup=False,
-            )
+            summary = f"{_count(len(roster.members), 'member')} read; {_count(len(errors), 'error')}, "
+            summary += _count(len(warnings), "warning")
+            if strict and warnings and not errors:
+                summary += " (--strict: warnings fail)"
+            out.print(summary, markup=False)
     raise typer.Exit(1 if failed else 0)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 @app.command()
