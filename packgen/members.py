@@ -192,14 +192,18 @@ def members_from_tables(tables: Iterable[Table], columns: Mapping[str, str] | No
                     row=None,
                     column=None,
                     message=(
-                        f"no column for required field(s) {', '.join(missing)}; columns found: "
+                        f"no column for required field(s) {', '.join(missing)}; columns found"
+                        f"{f' in row {table.header_row}' if table.header_row != 1 else ''}: "
                         f"{', '.join(table.headers)}. Rename the column or map it under 'columns:' "
                         "in packgen.yaml"
                     ),
                 )  # fmt: skip
             )
             continue
-        header_of = {f: h for h, f in mapping.items() if f in FIELDS}
+        header_of: dict[str, str] = {}
+        for header, fld in mapping.items():
+            if fld in FIELDS:
+                header_of.setdefault(fld, header)
         if not table.rows:
             roster.problems.append(
                 Problem(
@@ -258,13 +262,17 @@ def _member_from_row(
     extra: dict[str, str] = {}
 
     def problem(
-        fld: str, message: str, value: Any = None, severity: Literal["error", "warning"] = "error"
+        fld: str,
+        message: str,
+        value: Any = None,
+        severity: Literal["error", "warning"] = "error",
+        column: str | None = None,
     ) -> None:
         problems.append(
             Problem(
                 str(table.path),
                 number,
-                header_of.get(fld, fld),
+                column or header_of.get(fld, fld),
                 message,
                 None if value is None else clean_text(value),
                 severity,
@@ -278,15 +286,16 @@ def _member_from_row(
             extra[fld] = clean_text(raw)
             continue
         if isinstance(raw, (dict, list)):
-            problem(fld, "expected one value, not a list or mapping")
+            problem(fld, "expected one value, not a list or mapping", column=header)
             continue
         text = clean_text(raw)
         if fld in values and values[fld] not in ("", None) and text:
+            _check_same(table, number, header, fld, values[fld], raw, header_of, problems)
             continue  # two columns for one field: the first non-empty wins
         try:
             values[fld] = NORMALISERS.get(fld, _text)(raw)
         except ValueError as exc:
-            problem(fld, str(exc), raw)
+            problem(fld, str(exc), raw, column=header)
     for fld in REQUIRED:
         if not values.get(fld):
             problem(fld, f"{fld} is empty; every member needs one")
@@ -300,7 +309,43 @@ def _member_from_row(
             "plan is 送学上门 (delivered) but there is no address to deliver to",
             severity="warning",
         )
+    if member.plan == "online" and member.internet == "none":
+        problem(
+            "plan",
+            "plan is 线上联学 (online) but the member has no internet (网络条件: 无); check one of the two",
+            severity="warning",
+        )
     return member, problems
+
+
+def _check_same(
+    table: Table,
+    number: int,
+    header: str,
+    fld: str,
+    kept: Any,
+    raw: Any,
+    header_of: Mapping[str, str],
+    problems: list[Problem],
+) -> None:
+    """Warn when a second column for the same field says something else than the first."""
+    try:
+        other = NORMALISERS.get(fld, _text)(raw)
+    except ValueError:
+        other = None
+    if other != kept:
+        problems.append(
+            Problem(
+                str(table.path),
+                number,
+                header,
+                f"a second column for {fld} that differs from '{header_of.get(fld, fld)}'; "
+                f"packgen uses '{header_of.get(fld, fld)}' ({clean_text(kept)}) and ignores this one",
+                clean_text(raw),
+                "warning",
+                table.row_word,
+            )  # fmt: skip
+        )
 
 
 def _text(value: Any) -> str:

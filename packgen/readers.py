@@ -113,7 +113,16 @@ def _read_csv(path: Path, encoding: str | None, _sheet: str | None) -> Table:
         records = list(csv.reader(io.StringIO(text, newline=""), delimiter=_sniff_delimiter(text)))
     except csv.Error as exc:
         raise InputError(f"{path}: not a readable CSV file ({_first_line(exc)})") from None
-    return _table_from_records(path, records)
+    return _table_from_records(path, ([_unwrap(cell) for cell in record] for record in records))
+
+
+def _unwrap(cell: str) -> str:
+    """``="0012"`` is how some systems keep leading zeros in a CSV for Excel; the value is 0012."""
+    match = _EXCEL_TEXT.fullmatch(cell)
+    return match[1].replace('""', '"') if match else cell
+
+
+_EXCEL_TEXT = re.compile(r'="(.*)"', re.DOTALL)
 
 
 def _decode(path: Path, raw: bytes, encoding: str | None, what: str) -> str:

@@ -353,3 +353,50 @@ def test_yaml_round_trip(roster: list[tuple[Member, list[Any]]], language: str, 
         path = Path(folder) / "roster.yaml"
         path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
         assert _read_back(path) == _expected(roster)
+
+
+# --- more that organisers' files hold ----------------------------------------------------------
+
+
+def test_two_columns_for_one_field_first_wins_and_a_difference_warns(tmp_path: Path) -> None:
+    path = write_csv(
+        tmp_path / "r.csv",
+        "党员编号,姓名,联系电话,手机\nA1,张三,13800000001,138 0000 0001\nA2,李四,,13800000002\nA3,王五,13800000003,13900000003\nA4,赵六,13800000004,12x\n",
+    )
+    roster = load_roster([path])
+    assert [m.phone for m in roster.members] == ["13800000001", "13800000002", "13800000003", "13800000004"]
+    assert [str(p) for p in roster.warnings] == [
+        f"{path}, row 4, column '手机': '13900000003': a second column for phone that differs from '联系电话'; "
+        "packgen uses '联系电话' (13800000003) and ignores this one",
+        f"{path}, row 5, column '手机': '12x': a second column for phone that differs from '联系电话'; "
+        "packgen uses '联系电话' (13800000004) and ignores this one",
+    ]
+
+
+def test_error_in_the_second_column_for_a_field_names_that_column(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "r.csv", "党员编号,姓名,联系电话,手机\nA1,张三,,12x\n")
+    assert [(p.column, p.value) for p in load_roster([path]).errors] == [("手机", "12x")]
+
+
+def test_online_plan_without_internet_is_a_warning(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "r.csv", "党员编号,姓名,指定学习方式,网络条件\nA1,张三,线上,无\n")
+    roster = load_roster([path])
+    assert [str(p) for p in roster.problems] == [
+        f"{path}, row 2, column '指定学习方式': plan is 线上联学 (online) but the member has no internet "
+        "(网络条件: 无); check one of the two"
+    ]
+    assert [p.severity for p in roster.problems] == ["warning"]
+
+
+def test_excel_text_formula_keeps_leading_zeros(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "r.csv", '党员编号,姓名,联系电话\n="0012",张三,="13800000001"\n')
+    (member,) = load_roster([path]).members
+    assert (member.id, member.phone) == ("0012", "13800000001")
+
+
+def test_missing_column_under_a_title_row_names_the_header_row(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "r.csv", "花名册,,\n编号,名字,支部\nA1,张三,东湖村\n")
+    assert [str(p) for p in load_roster([path]).problems] == [
+        f"{path}: no column for required field(s) name; columns found in row 2: 编号, 名字, 支部. "
+        "Rename the column or map it under 'columns:' in packgen.yaml"
+    ]
