@@ -16,7 +16,7 @@ import csv
 import io
 import re
 import zipfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -109,11 +109,31 @@ def _read_csv(path: Path, encoding: str | None, _sheet: str | None) -> Table:
     text = _decode(path, path.read_bytes(), encoding, "a CSV text file")
     if not text.strip():
         raise InputError(f"{path}: the file has no header row; export the roster again with its header row")
-    try:
-        records = list(csv.reader(io.StringIO(text, newline=""), delimiter=_sniff_delimiter(text)))
-    except csv.Error as exc:
-        raise InputError(f"{path}: not a readable CSV file ({_first_line(exc)})") from None
-    return _table_from_records(path, ([_unwrap(cell) for cell in record] for record in records))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_sniff_delimiter(text))
+
+    def records() -> Iterator[list[str]]:
+        start, begin, record = 1, 1, []
+        try:
+            for record in reader:
+                start = begin
+                yield [_unwrap(cell) for cell in record]
+                begin = reader.line_num + 1
+        except csv.Error as exc:
+            if "field larger than field limit" in str(exc):
+                raise InputError(
+                    f"{path}: line {reader.line_num} holds a cell longer than any roster needs "
+                    f"(over {csv.field_size_limit()} characters); check that this is the right file"
+                ) from None
+            raise InputError(
+                f"{path}: not a readable CSV file at line {reader.line_num} ({_first_line(exc)})"
+            ) from None
+        if text.count('"') % 2 and any("\n" in cell for cell in record):
+            raise InputError(
+                f'{path}: line {start} opens a quote (") that never closes, so the rest of the file '
+                "ran into one cell; close the quote or remove it"
+            )
+
+    return _table_from_records(path, records())
 
 
 def _unwrap(cell: str) -> str:
@@ -225,7 +245,9 @@ def _table_from_records(path: Path, records: Iterable[Sequence[Any]]) -> Table:
     rows: list[list[Any]] = []
     for number, record in enumerate(records, start=1):
         if number > MAX_ROWS + 1:
-            raise InputError(f"{path}: more than {MAX_ROWS} rows, more than any roster")
+            raise InputError(
+                f"{path}: more than {MAX_ROWS} rows, more than any roster; check that this is the right file"
+            )
         rows.append(list(record[:MAX_COLUMNS]))
     filled = [sum(not _is_blank(v) for v in values) for values in rows]
     start = next((i for i, n in enumerate(filled) if n >= 2), None)
@@ -335,7 +357,9 @@ def _read_yaml(path: Path, encoding: str | None, _sheet: str | None) -> Table:
     table = Table(path=path, headers=headers, row_word="item")
     for index, item in enumerate(data, start=1):
         if index > MAX_ROWS:
-            raise InputError(f"{path}: more than {MAX_ROWS} members, more than any roster")
+            raise InputError(
+                f"{path}: more than {MAX_ROWS} members, more than any roster; check that this is the right file"
+            )
         cells = {str(k): v for k, v in item.items()}
         if all(_is_blank(v) for v in cells.values()):
             continue

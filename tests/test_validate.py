@@ -321,3 +321,55 @@ def test_folder_without_profiles_exits_2(run, tmp_path: Path) -> None:
         result.output
         == "error: no profile files found; give .csv, .xlsx or .yaml files or a folder holding them\n"
     )
+
+
+def test_unclosed_quote_is_refused_instead_of_swallowing_rows(run, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "r.csv", '党员编号,姓名,备注\nA1,张三,ok\nA2,"李四,\nA3,王五,\n')
+    result = run("validate", path)
+    assert result.exit_code == 2
+    assert result.output == (
+        f'error: {path}: line 3 opens a quote (") that never closes, so the rest of the file ran into '
+        "one cell; close the quote or remove it\n"
+    )
+
+
+def test_stray_quote_inside_a_cell_is_kept_as_text(run, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "r.csv", '党员编号,姓名,从事职业\nA1,张三,5"屏幕维修\n')
+    result = run("plan", path, "--json")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["members"][0]["name"] == "张三"
+
+
+def test_cell_longer_than_any_roster_is_refused(run, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "r.csv", '党员编号,姓名\nA1,"' + "长" * 200_000 + '"\n')
+    result = run("validate", path)
+    assert result.exit_code == 2
+    assert result.output == (
+        f"error: {path}: line 2 holds a cell longer than any roster needs (over 131072 characters); "
+        "check that this is the right file\n"
+    )
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "yaml"])
+def test_more_rows_than_any_roster_is_refused(
+    run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    monkeypatch.setattr(readers, "MAX_ROWS", 3)
+    path = tmp_path / f"r.{fmt}"
+    rows = [[f"A{i}", "张三"] for i in range(5)]
+    if fmt == "csv":
+        write_csv(path, "id,name\n" + "".join(f"{a},{b}\n" for a, b in rows))
+    elif fmt == "xlsx":
+        book = Workbook()
+        for row in [["id", "name"], *rows]:
+            book.active.append(row)
+        book.save(path)
+    else:
+        write_csv(path, "".join(f"- {{id: {a}, name: {b}}}\n" for a, b in rows))
+    result = run("validate", path)
+    assert result.exit_code == 2
+    noun = "members" if fmt == "yaml" else "rows"
+    assert (
+        result.output
+        == f"error: {path}: more than 3 {noun}, more than any roster; check that this is the right file\n"
+    )
