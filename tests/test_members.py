@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import ROOT, write_csv
+from conftest import ROOT, pdftotext, requires_poppler, write_csv
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook
@@ -400,3 +400,10 @@ def test_missing_column_under_a_title_row_names_the_header_row(tmp_path: Path) -
         f"{path}: no column for required field(s) name; columns found in row 2: 编号, 名字, 支部. "
         "Rename the column or map it under 'columns:' in packgen.yaml"
     ]
+
+
+@requires_poppler
+def test_name_outside_the_bmp_reaches_the_booklet(run, tmp_path: Path) -> None:
+    result = run("preview", "U002", "-p", DATA / "utf8-bom.csv", "--pdf", tmp_path / "u002.pdf")
+    assert result.exit_code == 0, result.output
+    assert "陈\U00020bb7" in pdftotext(tmp_path / "u002.pdf", first=1, last=2)
