@@ -15,6 +15,7 @@ import codecs
 import csv
 import io
 import re
+import warnings
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -188,6 +189,12 @@ def _sniff_delimiter(text: str) -> str:
 
 
 def _read_xlsx(path: Path, _encoding: str | None, sheet: str | None) -> Table:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # openpyxl warns about styles and extensions it skips
+        return _read_workbook(path, sheet)
+
+
+def _read_workbook(path: Path, sheet: str | None) -> Table:
     from openpyxl import load_workbook
 
     try:
