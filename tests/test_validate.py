@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import zipfile
 from pathlib import Path
 
@@ -373,3 +374,11 @@ def test_more_rows_than_any_roster_is_refused(
         result.output
         == f"error: {path}: more than 3 {noun}, more than any roster; check that this is the right file\n"
     )
+
+
+def test_fifo_is_refused_without_waiting_for_a_writer(run, tmp_path: Path) -> None:
+    path = tmp_path / "r.csv"
+    os.mkfifo(path)
+    result = run("validate", path)
+    assert result.exit_code == 2
+    assert result.output == f"error: {path}: not a regular file; give a .csv, .xlsx or .yaml file\n"
