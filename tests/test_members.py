@@ -60,6 +60,27 @@ def test_phone_in_any_common_spacing(written: Any) -> None:
     assert parse_phone(written) == "13812345678"
 
 
+@settings(max_examples=50)
+@given(
+    digits=st.from_regex(r"1[3-9][0-9]{9}", fullmatch=True),
+    seps=st.lists(st.sampled_from(["", "", " ", "-", "\u3000", " - "]), min_size=10, max_size=10),
+    prefix=st.sampled_from(["", "+86", "+86 ", "+86-"]),
+)
+def test_any_spacing_of_a_mobile_number_gives_its_digits(digits: str, seps: list[str], prefix: str) -> None:
+    written = prefix + "".join(d + sep for d, sep in zip(digits, seps + [""], strict=True))
+    assert parse_phone(written) == digits
+
+
+@settings(max_examples=50)
+@given(
+    text=st.text(min_size=1).filter(lambda t: clean_text(t) == t),
+    left=st.text(alphabet=" \t\r\n\u3000\xa0\u2002\u200b\ufeff\u2060", max_size=4),
+    right=st.text(alphabet=" \t\r\n\u3000\xa0\u2002\u200b\ufeff\u2060", max_size=4),
+)
+def test_trimming_removes_exactly_the_padding(text: str, left: str, right: str) -> None:
+    assert clean_text(left + text + right) == text
+
+
 def test_landline_and_foreign_phones_keep_their_digits() -> None:
     assert parse_phone("0523-8800 1234") == "052388001234"
     assert parse_phone("+81 90 0000 0137") == "+819000000137"
