@@ -46,9 +46,12 @@ ProfilesArg = Annotated[
     ),
 ]
 EncodingOpt = Annotated[
-    str | None, typer.Option("--encoding", help="Force the CSV encoding (utf-8, gb18030 …).")
+    str | None,
+    typer.Option("--encoding", help="Force the encoding of CSV and YAML profiles (utf-8, gb18030, big5 …)."),
 ]
-SheetOpt = Annotated[str | None, typer.Option("--sheet", help="Excel sheet to read (default: the first).")]
+SheetOpt = Annotated[
+    str | None, typer.Option("--sheet", help="Excel sheet to read, by name or number (default: the first).")
+]
 
 
 def fail(exc: PackgenError) -> NoReturn:

@@ -69,7 +69,9 @@ PLANS: dict[str, str] = {
     "线上联学": "online", "线上": "online", "网上": "online", "online": "online",
     "送学上门": "delivered", "送学": "delivered", "delivered": "delivered", "delivery": "delivered",
 }  # fmt: skip
-GENDER: dict[str, str] = {"男": "男", "女": "女", "m": "男", "male": "男", "f": "女", "female": "女"}
+GENDER: dict[str, str] = {
+    "男": "男", "女": "女", "男性": "男", "女性": "女", "m": "男", "male": "男", "f": "女", "female": "女",
+}  # fmt: skip
 
 Mobility = Literal["within_city", "within_province", "out_of_province", "abroad", "on_the_road"]
 Internet = Literal["good", "fair", "weak", "none"]
@@ -361,6 +363,8 @@ def _lines(value: Any) -> str:
 def _choice(table: Mapping[str, Any], what: str) -> Any:
     labels = " / ".join(dict.fromkeys(k for k in table if not k.isascii()))
     keys = " / ".join(dict.fromkeys(str(v) for v in table.values()))
+    if not keys.isascii():  # values are Chinese themselves (性别): show the English spellings instead
+        keys = " / ".join(k for k in table if k.isascii())
 
     def parse(value: Any) -> Any:
         text = clean_text(value)

@@ -428,3 +428,10 @@ def test_name_outside_the_bmp_reaches_the_booklet(run, tmp_path: Path) -> None:
     result = run("preview", "U002", "-p", DATA / "utf8-bom.csv", "--pdf", tmp_path / "u002.pdf")
     assert result.exit_code == 0, result.output
     assert "陈\U00020bb7" in pdftotext(tmp_path / "u002.pdf", first=1, last=2)
+
+
+def test_unknown_gender_offers_chinese_and_english(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "r.csv", "党员编号,姓名,性别\nA1,张三,未填\n")
+    assert [str(p) for p in load_roster([path]).errors] == [
+        f"{path}, row 2, column '性别': '未填': unknown gender (性别); expected one of 男 / 女 / 男性 / 女性 (or m / male / f / female)"
+    ]
