@@ -202,8 +202,8 @@ def _read_workbook(path: Path, sheet: str | None) -> Table:
             unpacked = sum(info.file_size for info in archive.infolist())
     except (zipfile.BadZipFile, OSError):
         raise InputError(
-            f"{path}: not an Excel .xlsx file; if it is an old .xls or a CSV renamed, "
-            "open it in Excel and save it as .xlsx"
+            f"{path}: not an Excel .xlsx file (an old .xls, a workbook with a password, or a renamed "
+            "CSV?); open it in Excel and save it as .xlsx without a password"
         ) from None
     if unpacked > MAX_UNZIPPED_BYTES:
         raise InputError(
