@@ -128,13 +128,28 @@ def _read_csv(path: Path, encoding: str | None, _sheet: str | None) -> Table:
             raise InputError(
                 f"{path}: not a readable CSV file at line {reader.line_num} ({_first_line(exc)})"
             ) from None
-        if text.count('"') % 2 and any("\n" in cell for cell in record):
+        if any("\n" in cell for cell in record) and _unclosed_quote(text, start):
             raise InputError(
                 f'{path}: line {start} opens a quote (") that never closes, so the rest of the file '
                 "ran into one cell; close the quote or remove it"
             )
 
     return _table_from_records(path, records())
+
+
+def _unclosed_quote(text: str, line: int) -> bool:
+    """Whether the record starting at ``line`` opens a quote that runs to the end of the file.
+
+    Lenient parsing (as Excel reads) swallows the rest of the file into that cell without a word;
+    strict parsing of just that record tells it apart from a cell that really spans lines.
+    """
+    tail = io.StringIO(text, newline="").readlines()[line - 1 :]
+    try:
+        for _ in csv.reader(tail, delimiter=_sniff_delimiter(text), strict=True):
+            pass
+    except csv.Error as exc:
+        return "unexpected end of data" in str(exc)
+    return False
 
 
 def _unwrap(cell: str) -> str:

@@ -383,3 +383,10 @@ def test_fifo_is_refused_without_waiting_for_a_writer(run, tmp_path: Path) -> No
     result = run("validate", path)
     assert result.exit_code == 2
     assert result.output == f"error: {path}: not a regular file; give a .csv, .xlsx or .yaml file\n"
+
+
+def test_stray_quote_does_not_make_a_multiline_cell_look_unclosed(run, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "r.csv", '党员编号,姓名,备注\nA1,张三,5"屏幕\nA2,李四,"夜班\n周末可联系"\n')
+    result = run("validate", path)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "2 members read; 0 errors, 0 warnings\n"
