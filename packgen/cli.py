@@ -44,9 +44,12 @@ ProfilesArg = Annotated[
     ),
 ]
 EncodingOpt = Annotated[
-    str | None, typer.Option("--encoding", help="Force the CSV encoding (utf-8, gb18030 …).")
+    str | None,
+    typer.Option("--encoding", help="Force the encoding of CSV and YAML profiles (utf-8, gb18030, big5 …)."),
 ]
-SheetOpt = Annotated[str | None, typer.Option("--sheet", help="Excel sheet to read (default: the first).")]
+SheetOpt = Annotated[
+    str | None, typer.Option("--sheet", help="Excel sheet to read, by name or number (default: the first).")
+]
 
 
 def fail(exc: PackgenError) -> NoReturn:
@@ -92,11 +95,16 @@ def validate(
         for problem in roster.problems:
             err.print(f"{problem.severity}: {problem}", markup=False)
         if not quiet:
-            out.print(
-                f"{len(roster.members)} members read; {len(errors)} error(s), {len(warnings)} warning(s)",
-                markup=False,
-            )
+            summary = f"{_count(len(roster.members), 'member')} read; {_count(len(errors), 'error')}, "
+            summary += _count(len(warnings), "warning")
+            if strict and warnings and not errors:
+                summary += " (--strict: warnings fail)"
+            out.print(summary, markup=False)
     raise typer.Exit(1 if failed else 0)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 @app.command()

@@ -69,7 +69,9 @@ PLANS: dict[str, str] = {
     "线上联学": "online", "线上": "online", "网上": "online", "online": "online",
     "送学上门": "delivered", "送学": "delivered", "delivered": "delivered", "delivery": "delivered",
 }  # fmt: skip
-GENDER: dict[str, str] = {"男": "男", "女": "女", "m": "男", "male": "男", "f": "女", "female": "女"}
+GENDER: dict[str, str] = {
+    "男": "男", "女": "女", "男性": "男", "女性": "女", "m": "男", "male": "男", "f": "女", "female": "女",
+}  # fmt: skip
 
 Mobility = Literal["within_city", "within_province", "out_of_province", "abroad", "on_the_road"]
 Internet = Literal["good", "fair", "weak", "none"]
@@ -164,14 +166,17 @@ def map_headers(headers: Iterable[str], columns: Mapping[str, str] | None = None
     return mapping
 
 
+#: Whitespace of every kind (full-width U+3000 and no-break spaces included) and zero-width marks.
+_EDGES = re.compile(r"^[\s\u180e\u200b-\u200d\u2060\ufeff]+|[\s\u180e\u200b-\u200d\u2060\ufeff]+$")
+
+
 def clean_text(value: Any) -> str:
     """A cell as text: None is empty, whitespace of every kind trimmed, floats like 3.0 as '3'."""
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    text = str(value)
-    return text.strip().strip("\ufeff\u200b").strip()
+    return _EDGES.sub("", str(value))
 
 
 def members_from_tables(tables: Iterable[Table], columns: Mapping[str, str] | None = None) -> Roster:
@@ -189,16 +194,44 @@ def members_from_tables(tables: Iterable[Table], columns: Mapping[str, str] | No
                     row=None,
                     column=None,
                     message=(
-                        f"no column for required field(s) {', '.join(missing)}; columns found: "
+                        f"no column for required field(s) {', '.join(missing)}; columns found"
+                        f"{f' in row {table.header_row}' if table.header_row != 1 else ''}: "
                         f"{', '.join(table.headers)}. Rename the column or map it under 'columns:' "
                         "in packgen.yaml"
                     ),
                 )  # fmt: skip
             )
             continue
-        header_of = {f: h for h, f in mapping.items() if f in FIELDS}
+        header_of: dict[str, str] = {}
+        for header, fld in mapping.items():
+            if fld in FIELDS:
+                header_of.setdefault(fld, header)
+        if not table.rows:
+            roster.problems.append(
+                Problem(
+                    str(table.path),
+                    None,
+                    None,
+                    "the file has a header row but no members; check that this is the right file "
+                    "or sheet (--sheet)",
+                )
+            )
+            continue
         for row in table.rows:
             member, problems = _member_from_row(table, row.number, row.cells, mapping, header_of)
+            if row.overflow:
+                problems.append(
+                    Problem(
+                        str(table.path),
+                        row.number,
+                        None,
+                        f"{len(row.overflow)} cell(s) right of the last column "
+                        f"({', '.join(clean_text(v) for v in row.overflow)}); "
+                        "quote a value that holds a comma, or give the column a header",
+                        row_word=table.row_word,
+                    )  # fmt: skip
+                )
+                member = None
             roster.problems.extend(problems)
             if member is None:
                 continue
@@ -231,13 +264,17 @@ def _member_from_row(
     extra: dict[str, str] = {}
 
     def problem(
-        fld: str, message: str, value: Any = None, severity: Literal["error", "warning"] = "error"
+        fld: str,
+        message: str,
+        value: Any = None,
+        severity: Literal["error", "warning"] = "error",
+        column: str | None = None,
     ) -> None:
         problems.append(
             Problem(
                 str(table.path),
                 number,
-                header_of.get(fld, fld),
+                column or header_of.get(fld, fld),
                 message,
                 None if value is None else clean_text(value),
                 severity,
@@ -250,13 +287,17 @@ def _member_from_row(
         if fld not in FIELDS:
             extra[fld] = clean_text(raw)
             continue
+        if isinstance(raw, (dict, list)):
+            problem(fld, "expected one value, not a list or mapping", column=header)
+            continue
         text = clean_text(raw)
         if fld in values and values[fld] not in ("", None) and text:
+            _check_same(table, number, header, fld, values[fld], raw, header_of, problems)
             continue  # two columns for one field: the first non-empty wins
         try:
             values[fld] = NORMALISERS.get(fld, _text)(raw)
         except ValueError as exc:
-            problem(fld, str(exc), raw)
+            problem(fld, str(exc), raw, column=header)
     for fld in REQUIRED:
         if not values.get(fld):
             problem(fld, f"{fld} is empty; every member needs one")
@@ -270,16 +311,60 @@ def _member_from_row(
             "plan is 送学上门 (delivered) but there is no address to deliver to",
             severity="warning",
         )
+    if member.plan == "online" and member.internet == "none":
+        problem(
+            "plan",
+            "plan is 线上联学 (online) but the member has no internet (网络条件: 无); check one of the two",
+            severity="warning",
+        )
     return member, problems
+
+
+def _check_same(
+    table: Table,
+    number: int,
+    header: str,
+    fld: str,
+    kept: Any,
+    raw: Any,
+    header_of: Mapping[str, str],
+    problems: list[Problem],
+) -> None:
+    """Warn when a second column for the same field says something else than the first."""
+    try:
+        other = NORMALISERS.get(fld, _text)(raw)
+    except ValueError:
+        other = None
+    if other != kept:
+        problems.append(
+            Problem(
+                str(table.path),
+                number,
+                header,
+                f"a second column for {fld} that differs from '{header_of.get(fld, fld)}'; "
+                f"packgen uses '{header_of.get(fld, fld)}' ({clean_text(kept)}) and ignores this one",
+                clean_text(raw),
+                "warning",
+                table.row_word,
+            )  # fmt: skip
+        )
 
 
 def _text(value: Any) -> str:
     return re.sub(r"\s+", " ", clean_text(value))
 
 
+def _lines(value: Any) -> str:
+    """Free text that keeps its line breaks (a note typed with Alt+Enter in Excel)."""
+    lines = (_text(line) for line in clean_text(value).splitlines())
+    return "\n".join(line for line in lines if line)
+
+
 def _choice(table: Mapping[str, Any], what: str) -> Any:
     labels = " / ".join(dict.fromkeys(k for k in table if not k.isascii()))
     keys = " / ".join(dict.fromkeys(str(v) for v in table.values()))
+    if not keys.isascii():  # values are Chinese themselves (性别): show the English spellings instead
+        keys = " / ".join(k for k in table if k.isascii())
 
     def parse(value: Any) -> Any:
         text = clean_text(value)
@@ -298,6 +383,11 @@ def parse_phone(value: Any) -> str:
     text = unicodedata.normalize("NFKC", clean_text(value))
     if not text:
         return ""
+    if re.fullmatch(r"\d(?:\.\d+)?[eE]\+\d+", text):
+        raise ValueError(
+            "Excel wrote this phone number as a rounded number; format the column as Text in Excel, "
+            "type the numbers again and export once more"
+        )
     digits = re.sub(r"[\s\-().]", "", text)
     if not re.fullmatch(r"\+?\d{5,15}", digits):
         raise ValueError("not a phone number; expected digits such as 138 1234 5678 or +86 138 1234 5678")
@@ -326,19 +416,40 @@ def parse_birth(value: Any) -> dt.date | None:
         return value.date().replace(day=1)
     if isinstance(value, dt.date):
         return value.replace(day=1)
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 10_000 <= value <= 60_000:
+        return _from_excel_serial(int(value))
     text = unicodedata.normalize("NFKC", clean_text(value))
     if not text:
         return None
+    if re.fullmatch(r"\d{5}", text) and 10_000 <= int(text) <= 60_000:
+        return _from_excel_serial(int(text))
     for pattern in _BIRTH_FORMATS:
         match = pattern.fullmatch(text)
         if match:
             year, month = int(match["y"]), int(match["m"])
             if 1900 <= year <= dt.date.today().year and 1 <= month <= 12:
                 return dt.date(year, month, 1)
-    raise ValueError("not a birth date; expected year and month such as 1975年3月, 1975-03 or 1975.3")
+    raise ValueError(
+        "not a birth date; expected year and month such as 1975年3月, 1975-03, 1975.3 or an Excel date"
+    )
+
+
+def parse_id(value: Any) -> str:
+    """A member id; full-width letters and digits typed with a Chinese IME become ASCII."""
+    return unicodedata.normalize("NFKC", _text(value))
+
+
+def _from_excel_serial(serial: int) -> dt.date:
+    """An Excel date serial (days since 1899-12-30, as a date cell shows without its format)."""
+    date = (dt.date(1899, 12, 30) + dt.timedelta(days=serial)).replace(day=1)
+    if date > dt.date.today():
+        raise ValueError("a birth date in the future; expected year and month such as 1975年3月")
+    return date
 
 
 NORMALISERS: dict[str, Any] = {
+    "id": parse_id,
+    "notes": _lines,
     "birth": parse_birth,
     "phone": parse_phone,
     "mobility": _choice(MOBILITY, "mobility type (流动类型)"),

@@ -3,25 +3,35 @@
 Nothing here knows what a member is: a reader returns a :class:`Table` of header names as
 written and rows of raw cell values, each row numbered as the user sees it in the file
 (spreadsheet row number for CSV/XLSX, item number for YAML).
+
+Profiles are untrusted: every reader refuses binary data, oversized files, zip bombs, YAML
+tags that would build objects, YAML aliases and absurd nesting with an :class:`InputError`
+that names the file, never with a traceback or a hang.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
-from collections.abc import Callable, Iterable
+import re
+import warnings
+import zipfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import yaml
 
 from packgen.errors import InputError
 
 #: No roster is anywhere near this; a bigger file is a mistake (or an attack), not a roster.
 MAX_FILE_BYTES = 50 * 1024 * 1024
+#: An .xlsx is a zip; its unpacked parts may not exceed this (a zip bomb is refused unread).
+MAX_UNZIPPED_BYTES = 200 * 1024 * 1024
 MAX_ROWS = 200_000
+MAX_COLUMNS = 500
 CSV_ENCODINGS = ("utf-8-sig", "gb18030")
 PROFILE_SUFFIXES = (".csv", ".xlsx", ".yaml", ".yml")
 
@@ -30,6 +40,8 @@ PROFILE_SUFFIXES = (".csv", ".xlsx", ".yaml", ".yml")
 class Row:
     number: int  #: row number as the user sees it (header is row 1 in a spreadsheet)
     cells: dict[str, Any]
+    #: non-blank cells to the right of the last header (an unquoted comma, a column without header)
+    overflow: list[Any] = field(default_factory=list)
 
 
 @dataclass
@@ -39,6 +51,8 @@ class Table:
     rows: list[Row] = field(default_factory=list)
     #: how rows are numbered in messages: "row" for spreadsheets, "item" for YAML lists
     row_word: str = "row"
+    #: the row holding the headers (after any title rows above it)
+    header_row: int = 1
 
 
 def find_profiles(paths: Iterable[Path]) -> list[Path]:
@@ -60,107 +74,260 @@ def read_table(path: Path, *, encoding: str | None = None, sheet: str | None = N
         raise InputError(f"{path}: no such file")
     if path.is_dir():
         raise InputError(f"{path}: is a folder; give the profile files in it, or the folder alone")
+    if not path.is_file():
+        raise InputError(f"{path}: not a regular file; give a .csv, .xlsx or .yaml file")
+    suffix = path.suffix.lower()
+    reader = _READERS.get(suffix)
+    if reader is None:
+        hint = "; save it from Excel as .xlsx" if suffix in (".xls", ".et", ".numbers", ".ods") else ""
+        raise InputError(
+            f"{path}: unknown file type '{suffix or '(none)'}'; packgen reads .csv, .xlsx, .yaml and .yml"
+            + hint
+        )
     size = path.stat().st_size
     if size == 0:
         raise InputError(f"{path}: the file is empty; export the roster again with its header row")
     if size > MAX_FILE_BYTES:
         raise InputError(
-            f"{path}: the file is {size // (1024 * 1024)} MB, more than any roster "
-            f"(limit {MAX_FILE_BYTES // (1024 * 1024)} MB); check that this is the right file"
+            f"{path}: the file is {_human(size)}, more than any roster (limit {_human(MAX_FILE_BYTES)}); "
+            "check that this is the right file"
         )
-    suffix = path.suffix.lower()
-    reader = _READERS.get(suffix)
-    if reader is None:
-        raise InputError(
-            f"{path}: unknown file type '{suffix or '(none)'}'; packgen reads .csv, .xlsx, .yaml and .yml"
-        )
-    table = reader(path, encoding, sheet)
-    if len(table.rows) > MAX_ROWS:
-        raise InputError(f"{path}: {len(table.rows)} rows, more than the limit of {MAX_ROWS}")
-    return table
+    return reader(path, encoding, sheet)
+
+
+def _human(size: int) -> str:
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.0f} MB"
+    if size >= 1024:
+        return f"{size / 1024:.0f} KB"
+    return f"{size} bytes"
+
+
+# --- CSV ---------------------------------------------------------------------------------------
 
 
 def _read_csv(path: Path, encoding: str | None, _sheet: str | None) -> Table:
-    raw = path.read_bytes()
-    if b"\x00" in raw[:8192]:
-        raise InputError(f"{path}: this looks like a binary file, not a CSV text file")
-    text = _decode(path, raw, encoding)
+    text = _decode(path, path.read_bytes(), encoding, "a CSV text file")
+    if not text.strip():
+        raise InputError(f"{path}: the file has no header row; export the roster again with its header row")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_sniff_delimiter(text))
+
+    def records() -> Iterator[list[str]]:
+        start, begin, record = 1, 1, []
+        try:
+            for record in reader:
+                start = begin
+                yield [_unwrap(cell) for cell in record]
+                begin = reader.line_num + 1
+        except csv.Error as exc:
+            if "field larger than field limit" in str(exc):
+                raise InputError(
+                    f"{path}: line {reader.line_num} holds a cell longer than any roster needs "
+                    f"(over {csv.field_size_limit()} characters); check that this is the right file"
+                ) from None
+            raise InputError(
+                f"{path}: not a readable CSV file at line {reader.line_num} ({_first_line(exc)})"
+            ) from None
+        if any("\n" in cell for cell in record) and _unclosed_quote(text, start):
+            raise InputError(
+                f'{path}: line {start} opens a quote (") that never closes, so the rest of the file '
+                "ran into one cell; close the quote or remove it"
+            )
+
+    return _table_from_records(path, records())
+
+
+def _unclosed_quote(text: str, line: int) -> bool:
+    """Whether the record starting at ``line`` opens a quote that runs to the end of the file.
+
+    Lenient parsing (as Excel reads) swallows the rest of the file into that cell without a word;
+    strict parsing of just that record tells it apart from a cell that really spans lines.
+    """
+    tail = io.StringIO(text, newline="").readlines()[line - 1 :]
     try:
-        frame = pd.read_csv(
-            io.StringIO(text),
-            dtype=str,
-            keep_default_na=False,
-            na_filter=False,
-            skip_blank_lines=False,
-            sep=_sniff_delimiter(text),
-        )
-    except pd.errors.EmptyDataError:
-        raise InputError(f"{path}: the file has no header row") from None
-    except (pd.errors.ParserError, csv.Error) as exc:
-        raise InputError(f"{path}: not a readable CSV file ({_first_line(exc)})") from None
-    return _table_from_frame(path, frame)
+        for _ in csv.reader(tail, delimiter=_sniff_delimiter(text), strict=True):
+            pass
+    except csv.Error as exc:
+        return "unexpected end of data" in str(exc)
+    return False
 
 
-def _decode(path: Path, raw: bytes, encoding: str | None) -> str:
+def _unwrap(cell: str) -> str:
+    """``="0012"`` is how some systems keep leading zeros in a CSV for Excel; the value is 0012."""
+    match = _EXCEL_TEXT.fullmatch(cell)
+    return match[1].replace('""', '"') if match else cell
+
+
+_EXCEL_TEXT = re.compile(r'="(.*)"', re.DOTALL)
+
+
+def _decode(path: Path, raw: bytes, encoding: str | None, what: str) -> str:
+    """Text of a file: the forced encoding, else a UTF-16 BOM, else UTF-8 (BOM or not), else GB18030."""
     if encoding:
         try:
-            return raw.decode(encoding)
+            codecs.lookup(encoding)
         except LookupError:
             raise InputError(f"unknown encoding '{encoding}'; try utf-8, utf-8-sig or gb18030") from None
+        try:
+            return raw.decode(encoding).removeprefix("\ufeff")
         except UnicodeDecodeError as exc:
+            line = raw[: exc.start].count(b"\n") + 1
             raise InputError(
-                f"{path}: cannot be read as {encoding} (bad byte at position {exc.start}); "
-                "try --encoding utf-8 or --encoding gb18030"
+                f"{path}: cannot be read as {encoding} (bad byte at line {line}); "
+                "try --encoding utf-8 or --encoding gb18030, or leave --encoding out"
             ) from None
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError:
+            pass
+    if b"\x00" in raw[:8192]:
+        raise InputError(f"{path}: this looks like a binary file, not {what}")
     for candidate in CSV_ENCODINGS:
         try:
             return raw.decode(candidate)
         except UnicodeDecodeError:
             continue
-    raise InputError(f"{path}: neither UTF-8 nor GB18030 text; give the encoding with --encoding")
+    raise InputError(
+        f"{path}: neither UTF-8 nor GB18030 text; if it is text, give its encoding with --encoding"
+    )
 
 
 def _sniff_delimiter(text: str) -> str:
-    header = text.split("\n", 1)[0]
+    header = text.lstrip().split("\n", 1)[0]
     counts = {sep: header.count(sep) for sep in (",", "\t", ";")}
     best = max(counts, key=lambda sep: counts[sep])
     return best if counts[best] else ","
 
 
+# --- XLSX --------------------------------------------------------------------------------------
+
+
 def _read_xlsx(path: Path, _encoding: str | None, sheet: str | None) -> Table:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # openpyxl warns about styles and extensions it skips
+        return _read_workbook(path, sheet)
+
+
+def _read_workbook(path: Path, sheet: str | None) -> Table:
+    from openpyxl import load_workbook
+
     try:
-        frame = pd.read_excel(
-            path,
-            sheet_name=sheet if sheet is not None else 0,
-            dtype=object,
-            keep_default_na=False,
-            na_filter=False,
-            engine="openpyxl",
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError):
+        raise InputError(
+            f"{path}: not an Excel .xlsx file (an old .xls, a workbook with a password, or a renamed "
+            "CSV?); open it in Excel and save it as .xlsx without a password"
+        ) from None
+    if unpacked > MAX_UNZIPPED_BYTES:
+        raise InputError(
+            f"{path}: unpacks to {_human(unpacked)}, more than any roster (limit "
+            f"{_human(MAX_UNZIPPED_BYTES)}); check that this is the right file"
         )
-    except ValueError as exc:
-        if sheet is not None and "not found" in str(exc):
-            raise InputError(f"{path}: no sheet named '{sheet}'") from None
-        raise InputError(f"{path}: not a readable Excel .xlsx file ({_first_line(exc)})") from None
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a damaged or foreign file
         raise InputError(f"{path}: not a readable Excel .xlsx file ({_first_line(exc)})") from None
-    return _table_from_frame(path, frame)
-
-
-def _table_from_frame(path: Path, frame: pd.DataFrame) -> Table:
-    headers = [str(h) for h in frame.columns]
-    if not headers or all(h.startswith("Unnamed:") for h in headers):
-        raise InputError(f"{path}: the file has no header row")
-    table = Table(path=path, headers=headers)
-    for index, record in enumerate(frame.to_dict("records")):
-        cells = {str(k): v for k, v in record.items()}
-        if all(_is_blank(v) for v in cells.values()):
-            continue
-        table.rows.append(Row(number=index + 2, cells=cells))
+    try:
+        names = book.sheetnames
+        if sheet is None:
+            chosen = names[0]
+        elif sheet in names:
+            chosen = sheet
+        elif sheet.isdigit() and 1 <= int(sheet) <= len(names):
+            chosen = names[int(sheet) - 1]
+        else:
+            raise InputError(f"{path}: no sheet named '{sheet}'; the sheets are: {', '.join(names)}")
+        worksheet = book[chosen]
+        if not hasattr(worksheet, "iter_rows"):
+            raise InputError(f"{path}: sheet '{chosen}' is a chart, not a table; choose one with --sheet")
+        worksheet.reset_dimensions()  # trust the cells, not a stored (possibly huge) dimension
+        try:
+            table = _table_from_records(path, worksheet.iter_rows(values_only=True))
+        except InputError:
+            raise
+        except Exception as exc:
+            raise InputError(f"{path}: not a readable Excel .xlsx file ({_first_line(exc)})") from None
+    finally:
+        book.close()
     return table
 
 
+# --- rows of cells -----------------------------------------------------------------------------
+
+
+def _table_from_records(path: Path, records: Iterable[Sequence[Any]]) -> Table:
+    """Headers and numbered rows from spreadsheet rows (row 1 first).
+
+    The header row is the first row with two or more filled cells, so a title row above it
+    (``青山镇流动党员花名册``, as many rosters have) is skipped. Blank rows are skipped; numbers stay
+    those of the spreadsheet.
+    """
+    rows: list[list[Any]] = []
+    for number, record in enumerate(records, start=1):
+        if number > MAX_ROWS + 1:
+            raise InputError(
+                f"{path}: more than {MAX_ROWS} rows, more than any roster; check that this is the right file"
+            )
+        rows.append(list(record[:MAX_COLUMNS]))
+    filled = [sum(not _is_blank(v) for v in values) for values in rows]
+    start = next((i for i, n in enumerate(filled) if n >= 2), None)
+    if start is None:
+        start = next((i for i, n in enumerate(filled) if n >= 1), None)
+    if start is None:
+        raise InputError(
+            f"{path}: the file has no header row (a row naming the columns, such as 党员编号,姓名); "
+            "export the roster again with its header row"
+        )
+    table = Table(path=path, headers=_headers(rows[start]), header_row=start + 1)
+    width = len(table.headers)
+    for index in range(start + 1, len(rows)):
+        values = rows[index]
+        if not filled[index]:
+            continue
+        cells = {h: (values[i] if i < len(values) else None) for i, h in enumerate(table.headers)}
+        overflow = [v for v in values[width:] if not _is_blank(v)]
+        table.rows.append(Row(number=index + 1, cells=cells, overflow=overflow))
+    return table
+
+
+def _headers(values: list[Any]) -> list[str]:
+    """Header names as written; a blank one is named by its column letter, a repeated one too."""
+    while values and _is_blank(values[-1]):
+        values.pop()
+    headers: list[str] = []
+    for index, value in enumerate(values):
+        text = "" if value is None else re.sub(r"\s+", " ", str(value)).strip().strip("\ufeff\u200b")
+        if not text:
+            text = f"column {_column_letter(index)}"
+        elif text in headers:
+            text = f"{text} (column {_column_letter(index)})"
+        headers.append(text)
+    return headers
+
+
+def _column_letter(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
+# --- YAML --------------------------------------------------------------------------------------
+
+
 class _SafeLoader(yaml.SafeLoader):
-    """SafeLoader that refuses aliases, so a 'billion laughs' document cannot blow up memory."""
+    """SafeLoader that reads every plain scalar as text and refuses aliases.
+
+    Text, because YAML 1.1 would turn ``id: 0012`` into the number 10 and ``birth: 1975.10`` into
+    1975.1 (January); the member stage parses each field itself. No aliases, so a "billion
+    laughs" document cannot blow up memory.
+    """
+
+    yaml_implicit_resolvers: dict[Any, Any] = {}
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
@@ -170,21 +337,38 @@ class _SafeLoader(yaml.SafeLoader):
             )
         return super().compose_node(parent, index)
 
+    def construct_undefined(self, node: Any) -> Any:
+        raise yaml.constructor.ConstructorError(
+            None,
+            None,
+            f"the tag {node.tag.replace('tag:yaml.org,2002:', '!!')} is not allowed in profiles; "
+            "write plain values",
+            node.start_mark,
+        )
 
-def _read_yaml(path: Path, _encoding: str | None, _sheet: str | None) -> Table:
-    raw = path.read_bytes()
-    if b"\x00" in raw[:8192]:
-        raise InputError(f"{path}: this looks like a binary file, not YAML text")
+
+_SafeLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""]
+)
+_SafeLoader.add_constructor(None, _SafeLoader.construct_undefined)
+
+
+def _read_yaml(path: Path, encoding: str | None, _sheet: str | None) -> Table:
+    text = _decode(path, path.read_bytes(), encoding, "YAML text")
     try:
-        data = yaml.load(raw.decode("utf-8-sig"), Loader=_SafeLoader)  # noqa: S506 - a SafeLoader
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: YAML files must be UTF-8 text") from None
+        data = yaml.load(text, Loader=_SafeLoader)  # noqa: S506 - a SafeLoader
     except yaml.YAMLError as exc:
         raise InputError(f"{path}: not valid YAML: {_yaml_problem(exc)}") from None
+    except RecursionError:
+        raise InputError(
+            f"{path}: nested far too deeply to be a roster; check that this is the right file"
+        ) from None
     if isinstance(data, dict) and "members" in data:
         data = data["members"]
-    if data is None:
-        raise InputError(f"{path}: the file holds no members")
+    if data is None or data == []:
+        raise InputError(
+            f"{path}: the file holds no members; write a list of members, or 'members:' holding one"
+        )
     if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
         raise InputError(f"{path}: expected a list of members, or 'members:' holding one")
     headers: list[str] = []
@@ -194,6 +378,10 @@ def _read_yaml(path: Path, _encoding: str | None, _sheet: str | None) -> Table:
                 headers.append(str(key))
     table = Table(path=path, headers=headers, row_word="item")
     for index, item in enumerate(data, start=1):
+        if index > MAX_ROWS:
+            raise InputError(
+                f"{path}: more than {MAX_ROWS} members, more than any roster; check that this is the right file"
+            )
         cells = {str(k): v for k, v in item.items()}
         if all(_is_blank(v) for v in cells.values()):
             continue

@@ -1,0 +1,192 @@
+"""Readers: every format and encoding organisers really have, read into rows numbered as they see them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, write_csv
+from openpyxl import Workbook
+
+from packgen import readers
+from packgen.errors import InputError
+from packgen.readers import read_table
+
+DATA = ROOT / "tests" / "data"
+
+
+def test_gb18030_csv_as_excel_writes_it() -> None:
+    raw = (DATA / "excel-gbk.csv").read_bytes()
+    assert b"\r\n" in raw and not raw.startswith(b"\xef\xbb\xbf")
+    with pytest.raises(UnicodeDecodeError):
+        raw.decode("utf-8")
+    table = read_table(DATA / "excel-gbk.csv")
+    assert table.headers[:3] == ["党员编号", "姓名", "性别"]
+    assert [row.number for row in table.rows] == [2, 3, 4]  # the two trailing empty rows skipped
+    first, second, third = (row.cells for row in table.rows)
+    assert first["邮寄地址"] == "临江县城关镇人民路1号,3单元"  # a quoted comma stays in its cell
+    assert second["备注"] == "夜班为主\n周末可联系"  # a line break inside a cell
+    assert third["姓名"] == '郑"大"海'
+    assert third["备注"] == '说"跑车"时不便接电话'  # doubled quotes inside a quoted cell
+
+
+def test_utf8_with_bom_keeps_full_width_space_and_non_bmp_for_the_member_stage() -> None:
+    table = read_table(DATA / "utf8-bom.csv")
+    assert table.headers[0] == "党员编号"  # the BOM is not part of the first header
+    assert table.rows[0].cells["姓名"] == "\u3000王秀兰\u3000"
+    assert table.rows[1].cells["姓名"] == "陈\U00020bb7"
+    assert [row.number for row in table.rows] == [2, 3]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030", "gbk", "utf-16"])
+def test_each_encoding_is_detected(tmp_path: Path, encoding: str) -> None:
+    path = write_csv(tmp_path / "r.csv", "党员编号,姓名\nA1,张三\n", encoding)
+    table = read_table(path)
+    assert table.headers == ["党员编号", "姓名"]
+    assert table.rows[0].cells == {"党员编号": "A1", "姓名": "张三"}
+
+
+def test_forced_encoding_reads_what_detection_would_misread(tmp_path: Path) -> None:
+    # Big5 bytes also decode as GB18030 (into other characters); only --encoding gets it right
+    path = write_csv(tmp_path / "r.csv", "id,姓名\nA1,張三\n", "big5")
+    assert list(read_table(path).rows[0].cells.values()) != ["A1", "張三"]
+    assert list(read_table(path, encoding="big5").rows[0].cells.values()) == ["A1", "張三"]
+
+
+def test_forced_wrong_encoding_names_the_line(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "r.csv", "id,name\nA1,Zhang\nA2,张三\n", "gb18030")
+    with pytest.raises(InputError) as caught:
+        read_table(path, encoding="utf-8")
+    assert str(caught.value) == (
+        f"{path}: cannot be read as utf-8 (bad byte at line 3); "
+        "try --encoding utf-8 or --encoding gb18030, or leave --encoding out"
+    )
+
+
+def test_unknown_encoding_name(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "r.csv", "id,name\nA1,Zhang\n")
+    with pytest.raises(InputError, match=r"^unknown encoding 'klingon'; try utf-8, utf-8-sig or gb18030$"):
+        read_table(path, encoding="klingon")
+
+
+@pytest.mark.parametrize("sep", [",", "\t", ";"])
+def test_delimiter_is_sniffed_from_the_header(tmp_path: Path, sep: str) -> None:
+    path = write_csv(tmp_path / "r.csv", f"id{sep}name{sep}address\nA1{sep}张三{sep}苏州,工业园区\n")
+    cells = read_table(path).rows[0].cells
+    if sep == ",":
+        assert cells == {"id": "A1", "name": "张三", "address": "苏州"}
+    else:
+        assert cells == {"id": "A1", "name": "张三", "address": "苏州,工业园区"}
+
+
+def test_rows_keep_spreadsheet_numbers_across_blank_rows_and_multiline_cells(tmp_path: Path) -> None:
+    text = 'id,name,notes\nA1,张三,"one\ntwo\nthree"\n\n,,\nA2,李四,\n'
+    table = read_table(write_csv(tmp_path / "r.csv", text))
+    assert [(row.number, row.cells["id"]) for row in table.rows] == [(2, "A1"), (5, "A2")]
+
+
+def test_title_row_above_the_header_is_skipped(tmp_path: Path) -> None:
+    text = "青山镇流动党员花名册,,\n,,\n党员编号,姓名,备注\nA1,张三,\n"
+    table = read_table(write_csv(tmp_path / "r.csv", text))
+    assert table.header_row == 3
+    assert table.headers == ["党员编号", "姓名", "备注"]
+    assert [row.number for row in table.rows] == [4]
+
+
+def test_blank_and_repeated_headers_are_named_by_column_letter(tmp_path: Path) -> None:
+    table = read_table(write_csv(tmp_path / "r.csv", "id,name,,name,\nA1,张三,x,Zhang,\n"))
+    assert table.headers == ["id", "name", "column C", "name (column D)"]
+    assert table.rows[0].cells == {"id": "A1", "name": "张三", "column C": "x", "name (column D)": "Zhang"}
+
+
+def test_cells_right_of_the_last_header_are_kept_as_overflow(tmp_path: Path) -> None:
+    table = read_table(write_csv(tmp_path / "r.csv", "id,name,address\nA1,张三,苏州市,工业园区\n"))
+    assert table.rows[0].cells["address"] == "苏州市"
+    assert table.rows[0].overflow == ["工业园区"]
+
+
+def test_xlsx_made_with_openpyxl_title_row_dates_and_numbers() -> None:
+    table = read_table(DATA / "roster.xlsx")
+    assert table.header_row == 2
+    assert [row.number for row in table.rows] == [3, 5]
+    cells = table.rows[0].cells
+    assert cells["出生年月"] == dt.datetime(1957, 6, 1)
+    assert cells["联系电话"] == 13800004001
+    assert table.rows[1].cells["邮寄地址"] is None
+
+
+def test_xlsx_sheet_by_name_or_position() -> None:
+    by_name = read_table(DATA / "roster.xlsx", sheet="境外")
+    by_position = read_table(DATA / "roster.xlsx", sheet="2")
+    assert by_name.headers == by_position.headers == ["id", "name", "mobility", "internet"]
+    assert by_name.rows[0].cells["name"] == "林晓"
+
+
+def test_xlsx_unknown_sheet_lists_the_sheets() -> None:
+    with pytest.raises(InputError) as caught:
+        read_table(DATA / "roster.xlsx", sheet="Sheet9")
+    assert (
+        str(caught.value) == f"{DATA / 'roster.xlsx'}: no sheet named 'Sheet9'; the sheets are: 花名册, 境外"
+    )
+
+
+def test_xlsx_with_a_huge_stored_dimension_reads_only_its_cells(tmp_path: Path) -> None:
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["id", "name"])
+    sheet.append(["A1", "张三"])
+    path = tmp_path / "r.xlsx"
+    book.save(path)
+    # rewrite the stored dimension as the whole sheet, as some exporters do
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(tmp_path / "big.xlsx", "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(b'<dimension ref="A1:B2" />', b'<dimension ref="A1:XFD1048576" />')
+                assert b"XFD1048576" in data
+            dst.writestr(info, data)
+    table = read_table(tmp_path / "big.xlsx")
+    assert table.headers == ["id", "name"]
+    assert [row.cells for row in table.rows] == [{"id": "A1", "name": "张三"}]
+
+
+def test_xlsx_zip_bomb_is_refused_before_unpacking(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    book = Workbook()
+    book.active.append(["id", "name"])
+    path = tmp_path / "r.xlsx"
+    book.save(path)
+    monkeypatch.setattr(readers, "MAX_UNZIPPED_BYTES", 1000)
+    with pytest.raises(InputError, match=r"unpacks to \d+ KB, more than any roster \(limit 1000 bytes\)"):
+        read_table(path)
+
+
+def test_yaml_list_and_members_forms_read_the_same(tmp_path: Path) -> None:
+    items = "- id: A1\n  name: 张三\n- id: A2\n  name: 李四\n"
+    as_list = read_table(write_csv(tmp_path / "a.yaml", items))
+    nested = read_table(
+        write_csv(tmp_path / "b.yml", "members:\n" + "".join(f"  {line}\n" for line in items.splitlines()))
+    )
+    assert [r.cells for r in as_list.rows] == [r.cells for r in nested.rows]
+    assert [r.number for r in nested.rows] == [1, 2]
+    assert nested.row_word == "item"
+
+
+def test_yaml_plain_values_stay_text() -> None:
+    table = read_table(DATA / "members.yaml")
+    cells = table.rows[0].cells
+    # YAML 1.1 would make these the number 10, the number 1975.1 and False
+    assert (cells["id"], cells["birth"], cells["can_return"]) == ("0012", "1975.10", "no")
+    assert cells["微信号"] == "linxiao01"
+    assert table.rows[1].cells["name"] == "黄\U0002a6a5"
+
+
+def test_yaml_null_is_blank(tmp_path: Path) -> None:
+    table = read_table(write_csv(tmp_path / "r.yaml", "- id: A1\n  name: 张三\n  notes: ~\n  route:\n"))
+    assert table.rows[0].cells == {"id": "A1", "name": "张三", "notes": None, "route": None}
+
+
+def test_gb18030_yaml_is_read_too(tmp_path: Path) -> None:
+    table = read_table(write_csv(tmp_path / "r.yaml", "- id: A1\n  name: 张三\n", "gb18030"))
+    assert table.rows[0].cells["name"] == "张三"
