@@ -7,8 +7,10 @@ font configuration, parsed stylesheets), so a batch creates one per worker proce
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import os
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +43,8 @@ LABELS: dict[str, dict[str, Any]] = {
         "date": "日期", "studied": "学习内容", "hours": "时长", "signature": "签名",
         "reflection_hint": "请结合本人工作和生活实际，写下学习体会（不少于300字）。",
         "contact_name": "联系人", "contact_role": "职责", "wechat": "微信",
+        "branch": "所在支部", "why": "为什么这样安排", "recipient": "收件人", "received": "签收",
+        "courseware": "课件",
         "chapter_no": lambda n: f"第{'一二三四五六七八九十'[n - 1] if n <= 10 else n}章",
     },
     "en": {
@@ -58,6 +62,8 @@ LABELS: dict[str, dict[str, Any]] = {
         "date": "Date", "studied": "What I studied", "hours": "Hours", "signature": "Signature",
         "reflection_hint": "Write down what you learned and how it relates to your work and life.",
         "contact_name": "Name", "contact_role": "Role", "wechat": "WeChat",
+        "branch": "Branch", "why": "Why this plan", "recipient": "Recipient", "received": "Received",
+        "courseware": "courseware",
         "chapter_no": lambda n: f"Chapter {n}",
     },
 }  # fmt: skip
@@ -102,6 +108,7 @@ class Renderer:
             lstrip_blocks=True,
         )
         self.env.globals["qr"] = qr_svg
+        self.env.globals["pdf_pages"] = pdf_page_count
         #: relative URLs (print.css, images) resolve in the workspace templates when it overrides print.css
         base = (
             self.workspace_templates if (self.workspace_templates / "print.css").is_file() else self.builtin
@@ -110,11 +117,12 @@ class Renderer:
         self._font_config: Any = None
 
     def html(self, content: BookletContent) -> str:
-        """The booklet's HTML for one member."""
+        """The booklet's HTML for one member; refuses missing glyphs and attachments before any PDF."""
+        self.check_glyphs(content)
         created = build_date()
         try:
             template = self.env.get_template(TEMPLATE)
-            return template.render(
+            html = template.render(
                 member=content.member,
                 assignment=content.assignment,
                 plan=content.plan,
@@ -141,6 +149,8 @@ class Renderer:
             ) from None
         except jinja2.UndefinedError as exc:
             raise RenderError(f"{content.member.source}: template error: {exc.message}") from None
+        refuse_attachments(html, template.filename or TEMPLATE)
+        return html
 
     def _plan_label(self, content: BookletContent) -> str:
         if self.config.page.language == "en" and content.plan.label_en:
@@ -148,10 +158,17 @@ class Renderer:
         return content.plan.label
 
     def check_glyphs(self, content: BookletContent) -> None:
-        """Refuse a booklet whose member data holds characters no installed font can print."""
+        """Refuse a booklet whose member data holds characters no installed font can print.
+
+        Every printed field is checked, extra columns too, so the error names the field to correct
+        rather than leaving an empty box in print.
+        """
         member = content.member
-        for field, value in member.model_dump(exclude={"birth", "can_return", "extra"}).items():
-            missing = missing_glyphs(str(value or ""))
+        fields = member.model_dump(exclude={"birth", "can_return", "extra", "source", "plan"})
+        values = [(name, str(value or "")) for name, value in fields.items()]
+        values += [(header, value) for header, value in member.extra.items()]
+        for field, value in values:
+            missing = missing_glyphs(value)
             if missing:
                 raise RenderError(
                     f"{member.source} ({member.id} {member.name}): field '{field}' has characters no "
@@ -181,6 +198,47 @@ class Renderer:
 
     def render_member(self, member: Member, assignment: Assignment) -> bytes:
         return self.pdf(booklet_content(self.config, member, assignment))
+
+
+class _AttachmentFinder(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[tuple[str, int]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if name == "rel" and "attachment" in (value or "").lower().split():
+                self.found.append((tag, self.getpos()[0]))
+
+
+def refuse_attachments(html: str, template: str) -> None:
+    """Booklets carry no embedded files: a template asking for one (``rel="attachment"``) is an error.
+
+    WeasyPrint would embed the file behind any ``<a>`` or ``<link>`` with that relation; profile
+    data cannot add one (it is escaped), so only a template override can, and it is told so.
+    """
+    finder = _AttachmentFinder()
+    finder.feed(html)
+    if finder.found:
+        tag, line = finder.found[0]
+        raise ConfigError(
+            f'template {template}: <{tag} rel="attachment"> (line {line} of the rendered booklet) '
+            "would embed a file in the PDF; attachments are disabled in booklets, remove the rel"
+        )
+
+
+@functools.lru_cache(maxsize=64)
+def pdf_page_count(path: Path) -> int:
+    """Pages of a PDF courseware file, so the booklet reserves that many pages for it."""
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        return len(PdfReader(path).pages)
+    except (OSError, PdfReadError) as exc:
+        raise ConfigError(
+            f"{path}: cannot read this PDF courseware ({exc}); check the file under materials:"
+        ) from None
 
 
 def write_atomic(path: Path, data: bytes) -> None:
