@@ -1,0 +1,135 @@
+"""Booklets read back from real PDFs: page size and count, footers, running header, TOC, QR codes."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+import segno
+from booklets import MM, page_texts, qr_matrix_on_page, small_workspace, words
+from conftest import PROFILES, requires_poppler
+from pypdf import PdfReader
+
+from packgen.build import read_and_assign
+from packgen.config import load_config
+from packgen.plans import booklet_content
+from packgen.render import LABELS, Renderer
+
+pytestmark = requires_poppler
+
+#: one member per plan from the bundled example roster
+EXAMPLE = {"delivered": "QS0001", "self_study": "QS0036", "online": "QS0037"}
+
+
+@pytest.fixture(scope="module")
+def example_booklets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, str, str]]:
+    """plan -> (pdf, member name, plan label), rendered once for the module with the default config."""
+    out = tmp_path_factory.mktemp("booklets")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SOURCE_DATE_EPOCH", "1796000000")
+        config = load_config(workspace=out)
+        _, assigned = read_and_assign(config, [PROFILES])
+        renderer = Renderer(config)
+        result = {}
+        for member, assignment in assigned:
+            if member.id in EXAMPLE.values():
+                assert EXAMPLE[assignment.plan] == member.id
+                pdf = out / f"{member.id}.pdf"
+                pdf.write_bytes(renderer.pdf(booklet_content(config, member, assignment)))
+                result[assignment.plan] = (pdf, member.name, config.plans[assignment.plan].label)
+    assert set(result) == set(EXAMPLE)
+    return result
+
+
+@pytest.mark.parametrize("plan", sorted(EXAMPLE))
+def test_a5_pages_numbered_x_of_y_with_name_and_plan_in_header(example_booklets, plan: str) -> None:
+    pdf, name, label = example_booklets[plan]
+    reader = PdfReader(pdf)
+    for page in reader.pages:
+        assert (round(float(page.mediabox.width) / MM), round(float(page.mediabox.height) / MM)) == (148, 210)
+    texts = page_texts(pdf)
+    total = len(reader.pages)
+    assert len(texts) == total >= 20
+    assert "第 1 页" not in texts[0]  # the cover carries no header or footer
+    for number in range(2, total + 1):
+        assert f"第 {number} 页 / 共 {total} 页" in texts[number - 1], f"page {number}"
+        header = [w[0] for w in words(pdf, number) if w[4] < 19 * MM]  # above the top margin
+        assert name in header and label in header, f"page {number}: header {header}"
+
+
+@pytest.mark.parametrize("plan", sorted(EXAMPLE))
+def test_toc_page_numbers_point_at_their_headings(example_booklets, plan: str) -> None:
+    pdf, _, _ = example_booklets[plan]
+    texts = page_texts(pdf)
+    toc_page = next(i for i, t in enumerate(texts) if "\n目录\n" in t and "....." in t)
+    entries = re.findall(r"^(\S[^\n]*?)\s*\.{5,}\s*(\d+)$", texts[toc_page], flags=re.M)
+    assert len(entries) >= 12, texts[toc_page]  # parts and the six chapters
+    for title, number in entries:
+        # the heading opens its page: after the running header (name, plan) and a chapter number
+        top = [line for line in texts[int(number) - 1].splitlines() if line.strip()][:4]
+        assert title in top, f"TOC says {title!r} is on page {number}, which starts {top}"
+
+
+def test_online_booklet_prints_a_scannable_qr_code_per_link(example_booklets, tmp_path: Path) -> None:
+    pdf, _, _ = example_booklets["online"]
+    texts = page_texts(pdf)
+    links = load_config(workspace=tmp_path).plans["online"].links
+    assert links
+    for link in links:
+        page = next(i + 1 for i, t in enumerate(texts) if link.title in t and "扫描二维码" in t)
+        qr = segno.make(link.url, error="m")
+        size = qr.symbol_size(border=0)[0]
+        expected = [[bool(v) for v in row] for row in qr.matrix]
+        assert qr_matrix_on_page(pdf, page, link.title, size, tmp_path) == expected
+
+
+def test_self_study_booklet_has_no_qr_page(example_booklets) -> None:
+    pdf, _, _ = example_booklets["self_study"]
+    assert not any("扫描二维码" in t for t in page_texts(pdf))
+
+
+@pytest.mark.parametrize(
+    ("size", "millimetres"), [("A4", (210, 297)), ("B5", (176, 250))]
+)  # fmt: skip
+def test_page_size_from_config_and_english_variant(tmp_path: Path, size: str, millimetres) -> None:
+    workspace = small_workspace(tmp_path / "ws", page={"size": size, "language": "en"})
+    config = load_config(workspace=workspace)
+    _, assigned = read_and_assign(config, [])
+    member, assignment = assigned[0]
+    pdf = tmp_path / "b.pdf"
+    pdf.write_bytes(Renderer(config).pdf(booklet_content(config, member, assignment)))
+    reader = PdfReader(pdf)
+    box = reader.pages[0].mediabox
+    assert (round(float(box.width) / MM), round(float(box.height) / MM)) == millimetres
+    texts = page_texts(pdf)
+    total = len(texts)
+    assert f"Page 2 of {total}" in texts[1]
+    assert LABELS["en"]["letter_title"] in texts[1]
+    assert "Contents" in texts[2]
+    assert reader.trailer["/Root"]["/Lang"] == "en"
+
+
+@pytest.mark.parametrize("marks", [True, False])
+def test_bleed_widens_the_sheet_and_crop_marks_print_in_it(tmp_path: Path, marks: bool) -> None:
+    from PIL import Image
+
+    workspace = small_workspace(tmp_path / "ws", page={"size": "A5", "bleed": "3mm", "crop_marks": marks})
+    config = load_config(workspace=workspace)
+    _, assigned = read_and_assign(config, [])
+    member, assignment = assigned[0]
+    pdf = tmp_path / "b.pdf"
+    pdf.write_bytes(Renderer(config).pdf(booklet_content(config, member, assignment)))
+    page = PdfReader(pdf).pages[1]
+    trim, media = page.trimbox, page.mediabox
+    assert (round(float(trim.width) / MM), round(float(trim.height) / MM)) == (148, 210)
+    assert (round(float(media.width) / MM), round(float(media.height) / MM)) == (154, 216)
+    subprocess.run(
+        ["pdftoppm", "-r", "100", "-png", "-singlefile", "-f", "2", "-l", "2", str(pdf), str(tmp_path / "p")],
+        check=True,
+    )
+    image = Image.open(tmp_path / "p.png").convert("L")
+    bleed = round(3 * MM * 100 / 72)  # pixels outside the trim box; the marks run along its edges
+    top_strip = image.crop((0, 0, image.width, bleed))
+    assert (top_strip.getextrema()[0] < 128) is marks
