@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -12,8 +13,10 @@ from booklets import MM, page_texts, qr_matrix_on_page, small_workspace, words
 from conftest import PROFILES, requires_poppler
 from pypdf import PdfReader
 
+from packgen.assets import builtin_templates_dir
 from packgen.build import read_and_assign
 from packgen.config import load_config
+from packgen.fonts import SANS_STACK, SERIF_STACK
 from packgen.plans import booklet_content
 from packgen.render import LABELS, Renderer
 
@@ -133,3 +136,45 @@ def test_bleed_widens_the_sheet_and_crop_marks_print_in_it(tmp_path: Path, marks
     bleed = round(3 * MM * 100 / 72)  # pixels outside the trim box; the marks run along its edges
     top_strip = image.crop((0, 0, image.width, bleed))
     assert (top_strip.getextrema()[0] < 128) is marks
+
+
+def test_same_inputs_build_byte_identical_pdfs_with_metadata(run, tmp_path: Path) -> None:
+    small_workspace(tmp_path)
+    for out in ("first", "second"):
+        result = run("build", "-q", "-j", "1", "-o", tmp_path / out)
+        assert result.exit_code == 0, result.output
+    first = sorted((tmp_path / "first" / "booklets").iterdir())
+    assert [p.name for p in first] == ["A1.pdf", "A2.pdf"]
+    for pdf in first:
+        assert pdf.read_bytes() == (tmp_path / "second" / "booklets" / pdf.name).read_bytes()
+    reader = PdfReader(first[0])
+    meta = reader.metadata
+    assert meta is not None
+    assert (meta.title, meta.author, meta.subject) == (
+        "2026—2027年度党员冬训 · 张三",
+        "中共青山镇委员会",
+        "线上联学 · 张三",
+    )
+    assert meta["/CreationDate"] == meta["/ModDate"] == "D:20261130005320Z"  # SOURCE_DATE_EPOCH=1796000000
+    assert reader.trailer["/Root"]["/Lang"] == "zh-CN"
+
+
+def test_print_css_asks_for_the_font_stacks_doctor_reports() -> None:
+    css = (builtin_templates_dir() / "print.css").read_text(encoding="utf-8")
+    body = re.search(r"html \{\s*font-family: ([^;]+);", css)
+    assert body is not None
+    families = [f.strip().strip('"') for f in body.group(1).split(",")]
+    assert families[: len(SERIF_STACK)] == list(SERIF_STACK)
+    assert families[len(SERIF_STACK) : len(SERIF_STACK) + len(SANS_STACK) - 1] == list(SANS_STACK[:-1])
+
+
+def test_doctor_names_the_fonts_booklets_print_with(run) -> None:
+    result = run("doctor", "--json")
+    report = json.loads(result.output)
+    body, headings = report["fonts_used"]["body text"], report["fonts_used"]["headings"]
+    assert body[0] in SERIF_STACK and Path(body[1]).is_file()
+    assert headings[0] in SANS_STACK and Path(headings[1]).is_file()
+    assert result.exit_code == (0 if report["ok"] else 1)
+    text = run("doctor").output
+    line = next(line for line in text.splitlines() if "font for body text" in line)
+    assert body[0] in line
