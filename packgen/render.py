@@ -44,7 +44,7 @@ LABELS: dict[str, dict[str, Any]] = {
         "reflection_hint": "请结合本人工作和生活实际，写下学习体会（不少于300字）。",
         "contact_name": "联系人", "contact_role": "职责", "wechat": "微信",
         "branch": "所在支部", "why": "为什么这样安排", "recipient": "收件人", "received": "签收",
-        "courseware": "课件",
+        "courseware": "课件", "courseware_note": "本章为课件原文，附于后页。",
         "chapter_no": lambda n: f"第{'一二三四五六七八九十'[n - 1] if n <= 10 else n}章",
     },
     "en": {
@@ -63,7 +63,7 @@ LABELS: dict[str, dict[str, Any]] = {
         "reflection_hint": "Write down what you learned and how it relates to your work and life.",
         "contact_name": "Name", "contact_role": "Role", "wechat": "WeChat",
         "branch": "Branch", "why": "Why this plan", "recipient": "Recipient", "received": "Received",
-        "courseware": "courseware",
+        "courseware": "courseware", "courseware_note": "The courseware follows on the next pages.",
         "chapter_no": lambda n: f"Chapter {n}",
     },
 }  # fmt: skip
@@ -192,7 +192,7 @@ class Renderer:
         )
         document = HTML(string=self.html(content), base_url=self.base_url, url_fetcher=fetcher)
         try:
-            return document.write_pdf(font_config=self._font_config)
+            return include_courseware(document.write_pdf(font_config=self._font_config), content)
         except FatalURLFetchingError as exc:
             raise RenderError(f"{content.member.source} ({content.member.id}): {exc}") from None
 
@@ -225,6 +225,53 @@ def refuse_attachments(html: str, template: str) -> None:
             f'template {template}: <{tag} rel="attachment"> (line {line} of the rendered booklet) '
             "would embed a file in the PDF; attachments are disabled in booklets, remove the rel"
         )
+
+
+#: Where a courseware page goes on its placeholder page: inside the booklet's margins (print.css).
+_COURSEWARE_MARGINS_MM = (19.0, 14.0, 17.0, 14.0)  # top, right, bottom, left
+
+
+def include_courseware(pdf: bytes, content: BookletContent) -> bytes:
+    """Draw each PDF courseware page onto the placeholder page the template reserved for it.
+
+    The template gives every courseware page an empty page whose anchor is ``{anchor}-p{n}``, so the
+    page numbers, footers and table of contents already count them; here each placeholder gets its
+    courseware page scaled to fit inside the margins, under the booklet's running header and footer.
+    Without PDF materials the bytes are returned untouched.
+    """
+    courseware = [m for m in content.materials if m.kind == "pdf"]
+    if not courseware:
+        return pdf
+    from pypdf import PdfReader, PdfWriter, Transformation
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf)))
+    pages = {
+        name: writer.get_destination_page_number(dest)
+        for name, dest in writer.named_destinations.items()
+    }
+    mm = 72 / 25.4
+    top, right, bottom, left = (v * mm for v in _COURSEWARE_MARGINS_MM)
+    for material in courseware:
+        source = PdfReader(material.path)
+        for number, page in enumerate(source.pages):
+            target_index = pages.get(f"{material.anchor}-p{number}")
+            if target_index is None:  # a template override dropped the placeholders
+                raise ConfigError(
+                    f"template {TEMPLATE}: no placeholder page '{material.anchor}-p{number}' for courseware "
+                    f"{material.path}; keep the courseware pages of the built-in materials block"
+                )
+            target = writer.pages[target_index]
+            box = target.trimbox
+            width = float(box.width) - left - right
+            height = float(box.height) - top - bottom
+            src_w, src_h = float(page.mediabox.width), float(page.mediabox.height)
+            scale = min(width / src_w, height / src_h)
+            x = float(box.left) + left + (width - src_w * scale) / 2 - float(page.mediabox.left) * scale
+            y = float(box.bottom) + bottom + (height - src_h * scale) / 2 - float(page.mediabox.bottom) * scale
+            target.merge_transformed_page(page, Transformation().scale(scale).translate(x, y))
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
 
 
 @functools.lru_cache(maxsize=64)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import segno
+import yaml
 from booklets import MM, page_texts, qr_matrix_on_page, small_workspace, words
 from conftest import PROFILES, requires_poppler
 from pypdf import PdfReader
@@ -178,3 +179,30 @@ def test_doctor_names_the_fonts_booklets_print_with(run) -> None:
     text = run("doctor").output
     line = next(line for line in text.splitlines() if "font for body text" in line)
     assert body[0] in line
+
+
+def test_pdf_courseware_pages_are_included_numbered_and_in_the_toc(tmp_path: Path) -> None:
+    from weasyprint import HTML
+
+    workspace = small_workspace(tmp_path / "ws")
+    HTML(
+        string="<style>@page { size: A4 landscape }</style><h1>Slide one: 党章</h1>"
+        "<h1 style='break-before: page'>Slide two</h1>"
+    ).write_pdf(workspace / "materials" / "deck.pdf")
+    config = yaml.safe_load((workspace / "packgen.yaml").read_text(encoding="utf-8"))
+    config["plans"]["online"]["materials"].append("materials/deck.pdf")
+    (workspace / "packgen.yaml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    config = load_config(workspace=workspace)
+    _, assigned = read_and_assign(config, [])
+    member, assignment = next((m, a) for m, a in assigned if a.plan == "online")
+    pdf = tmp_path / "b.pdf"
+    data = Renderer(config).pdf(booklet_content(config, member, assignment))
+    pdf.write_bytes(data)
+    texts = page_texts(pdf)
+    total = len(texts)
+    toc = next(t for t in texts if "\n目录\n" in t)
+    number = int(re.search(r"^deck\s*\.{5,}\s*(\d+)$", toc, flags=re.M).group(1))  # type: ignore[union-attr]
+    assert "deck" in texts[number - 1] and "课件" in texts[number - 1]
+    assert "Slide one: 党章" in texts[number] and f"第 {number + 1} 页 / 共 {total} 页" in texts[number]
+    assert "Slide two" in texts[number + 1] and f"第 {number + 2} 页 / 共 {total} 页" in texts[number + 1]
+    assert data == Renderer(config).pdf(booklet_content(config, member, assignment))
