@@ -109,10 +109,11 @@ class Renderer:
         )
         self.env.globals["qr"] = qr_svg
         self.env.globals["pdf_pages"] = pdf_page_count
-        #: relative URLs (print.css, images) resolve in the workspace templates when it overrides print.css
-        base = (
-            self.workspace_templates if (self.workspace_templates / "print.css").is_file() else self.builtin
-        )
+        #: a workspace print.css replaces the built-in one; relative URLs (images, extra stylesheets)
+        #: in templates resolve in the workspace templates folder when there is one
+        css = self.workspace_templates / "print.css"
+        self.stylesheet = (css if css.is_file() else self.builtin / "print.css").as_uri()
+        base = self.workspace_templates if self.workspace_templates.is_dir() else self.builtin
         self.base_url = base.as_uri() + "/"
         self._font_config: Any = None
 
@@ -134,6 +135,7 @@ class Renderer:
                 page=self.config.page,
                 phone=format_phone(content.member.phone),
                 L=LABELS[self.config.page.language],
+                stylesheet=self.stylesheet,
                 created=created.strftime("%Y-%m-%dT%H:%M:%SZ"),
                 created_date=created.strftime(
                     "%Y年%m月%d日" if self.config.page.language == "zh" else "%d %B %Y"
@@ -246,8 +248,7 @@ def include_courseware(pdf: bytes, content: BookletContent) -> bytes:
 
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf)))
     pages = {
-        name: writer.get_destination_page_number(dest)
-        for name, dest in writer.named_destinations.items()
+        name: writer.get_destination_page_number(dest) for name, dest in writer.named_destinations.items()
     }
     mm = 72 / 25.4
     top, right, bottom, left = (v * mm for v in _COURSEWARE_MARGINS_MM)
@@ -267,7 +268,12 @@ def include_courseware(pdf: bytes, content: BookletContent) -> bytes:
             src_w, src_h = float(page.mediabox.width), float(page.mediabox.height)
             scale = min(width / src_w, height / src_h)
             x = float(box.left) + left + (width - src_w * scale) / 2 - float(page.mediabox.left) * scale
-            y = float(box.bottom) + bottom + (height - src_h * scale) / 2 - float(page.mediabox.bottom) * scale
+            y = (
+                float(box.bottom)
+                + bottom
+                + (height - src_h * scale) / 2
+                - float(page.mediabox.bottom) * scale
+            )
             target.merge_transformed_page(page, Transformation().scale(scale).translate(x, y))
     buffer = io.BytesIO()
     writer.write(buffer)

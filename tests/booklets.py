@@ -56,16 +56,25 @@ def page_texts(pdf: Path) -> list[str]:
     return text.split("\f")[:-1]
 
 
-def words(pdf: Path, page: int) -> list[tuple[str, float, float, float, float]]:
-    """Words on a 1-based page with their boxes in points: (text, x0, y0, x1, y1), y from the top."""
+def words(pdf: Path, page: int | None = None) -> list[list[tuple[str, float, float, float, float]]]:
+    """Words per page with their boxes in points, (text, x0, y0, x1, y1), y from the top.
+
+    One list per page of the document, or a single-element list for the 1-based ``page``.
+    """
+    pages = ["-f", str(page), "-l", str(page)] if page else []
     html = subprocess.run(
-        ["pdftotext", "-enc", "UTF-8", "-bbox", "-f", str(page), "-l", str(page), str(pdf), "-"],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+        ["pdftotext", "-enc", "UTF-8", "-bbox", *pages, str(pdf), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     pattern = r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>'
     return [
-        (text, float(x0), float(y0), float(x1), float(y1))
-        for x0, y0, x1, y1, text in re.findall(pattern, html)
+        [
+            (text, float(x0), float(y0), float(x1), float(y1))
+            for x0, y0, x1, y1, text in re.findall(pattern, chunk)
+        ]
+        for chunk in html.split("<page ")[1:]
     ]
 
 
@@ -84,7 +93,7 @@ def qr_matrix_on_page(pdf: Path, page: int, caption: str, size: int, tmp: Path) 
         check=True,
     )  # fmt: skip
     image = Image.open(f"{stem}.png").convert("L")
-    box = next(w for w in words(pdf, page) if w[0] == caption)
+    box = next(w for w in words(pdf, page)[0] if w[0] == caption)
     centre, top = (box[1] + box[3]) / 2, box[2]
     scale = dpi / 72
     region = (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -11,12 +12,12 @@ import pytest
 import segno
 import yaml
 from booklets import MM, page_texts, qr_matrix_on_page, small_workspace, words
-from conftest import PROFILES, requires_poppler
+from conftest import PROFILES, ROOT, requires_poppler
 from pypdf import PdfReader
 
 from packgen.assets import builtin_templates_dir
 from packgen.build import read_and_assign
-from packgen.config import load_config
+from packgen.config import default_config_text, load_config
 from packgen.fonts import SANS_STACK, SERIF_STACK
 from packgen.plans import booklet_content
 from packgen.render import LABELS, Renderer
@@ -31,6 +32,10 @@ EXAMPLE = {"delivered": "QS0001", "self_study": "QS0036", "online": "QS0037"}
 def example_booklets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, str, str]]:
     """plan -> (pdf, member name, plan label), rendered once for the module with the default config."""
     out = tmp_path_factory.mktemp("booklets")
+    config = yaml.safe_load(default_config_text())
+    for plan in config["plans"].values():  # three built-in chapters keep it quick; TOC still spans parts
+        plan["materials"] = plan["materials"][:3]
+    (out / "packgen.yaml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SOURCE_DATE_EPOCH", "1796000000")
         config = load_config(workspace=out)
@@ -55,11 +60,12 @@ def test_a5_pages_numbered_x_of_y_with_name_and_plan_in_header(example_booklets,
         assert (round(float(page.mediabox.width) / MM), round(float(page.mediabox.height) / MM)) == (148, 210)
     texts = page_texts(pdf)
     total = len(reader.pages)
-    assert len(texts) == total >= 20
+    assert len(texts) == total >= 12
     assert "第 1 页" not in texts[0]  # the cover carries no header or footer
+    boxes = words(pdf)
     for number in range(2, total + 1):
         assert f"第 {number} 页 / 共 {total} 页" in texts[number - 1], f"page {number}"
-        header = [w[0] for w in words(pdf, number) if w[4] < 19 * MM]  # above the top margin
+        header = [w[0] for w in boxes[number - 1] if w[4] < 19 * MM]  # above the top margin
         assert name in header and label in header, f"page {number}: header {header}"
 
 
@@ -69,7 +75,7 @@ def test_toc_page_numbers_point_at_their_headings(example_booklets, plan: str) -
     texts = page_texts(pdf)
     toc_page = next(i for i, t in enumerate(texts) if "\n目录\n" in t and "....." in t)
     entries = re.findall(r"^(\S[^\n]*?)\s*\.{5,}\s*(\d+)$", texts[toc_page], flags=re.M)
-    assert len(entries) >= 12, texts[toc_page]  # parts and the six chapters
+    assert len(entries) >= 9, texts[toc_page]  # the parts and three chapters
     for title, number in entries:
         # the heading opens its page: after the running header (name, plan) and a chapter number
         top = [line for line in texts[int(number) - 1].splitlines() if line.strip()][:4]
@@ -142,10 +148,10 @@ def test_bleed_widens_the_sheet_and_crop_marks_print_in_it(tmp_path: Path, marks
 def test_same_inputs_build_byte_identical_pdfs_with_metadata(run, tmp_path: Path) -> None:
     small_workspace(tmp_path)
     for out in ("first", "second"):
-        result = run("build", "-q", "-j", "1", "-o", tmp_path / out)
+        result = run("build", "-q", "-j", "1", "--only", "A1", "-o", tmp_path / out)
         assert result.exit_code == 0, result.output
     first = sorted((tmp_path / "first" / "booklets").iterdir())
-    assert [p.name for p in first] == ["A1.pdf", "A2.pdf"]
+    assert [p.name for p in first] == ["A1.pdf"]
     for pdf in first:
         assert pdf.read_bytes() == (tmp_path / "second" / "booklets" / pdf.name).read_bytes()
     reader = PdfReader(first[0])
@@ -205,4 +211,14 @@ def test_pdf_courseware_pages_are_included_numbered_and_in_the_toc(tmp_path: Pat
     assert "deck" in texts[number - 1] and "课件" in texts[number - 1]
     assert "Slide one: 党章" in texts[number] and f"第 {number + 1} 页 / 共 {total} 页" in texts[number]
     assert "Slide two" in texts[number + 1] and f"第 {number + 2} 页 / 共 {total} 页" in texts[number + 1]
-    assert data == Renderer(config).pdf(booklet_content(config, member, assignment))
+
+
+def test_example_template_override_changes_blocks_and_keeps_the_rest(run, tmp_path: Path) -> None:
+    shutil.copytree(ROOT / "examples" / "custom-template", tmp_path, dirs_exist_ok=True)
+    result = run("build", "-q", "-j", "1", "--only", "QS0004")
+    assert result.exit_code == 0, result.output
+    texts = page_texts(tmp_path / "output" / "booklets" / "QS0004.pdf")
+    assert "支部书记寄语" in texts[2] and "陈静同志：东湖村党支部" in texts[2]  # the added page
+    assert "致流动党员的一封信" in texts[1]  # super() kept the built-in letter
+    assert "\n目录\n" in texts[3]
+    assert "内部学习资料" in texts[-1] and "流动党员个性化学习辅导手册 · QS0004" not in texts[-1]
