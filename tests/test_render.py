@@ -222,3 +222,39 @@ def test_example_template_override_changes_blocks_and_keeps_the_rest(run, tmp_pa
     assert "致流动党员的一封信" in texts[1]  # super() kept the built-in letter
     assert "\n目录\n" in texts[3]
     assert "内部学习资料" in texts[-1] and "流动党员个性化学习辅导手册 · QS0004" not in texts[-1]
+
+
+def test_long_schedule_breaks_between_rows_and_repeats_its_header(tmp_path: Path) -> None:
+    sessions = [
+        {"date": f"2026-12-{day:02d}", "time": "20:00", "title": f"线上学习第{day}次"} for day in range(1, 32)
+    ]
+    workspace = small_workspace(tmp_path / "ws")
+    config = yaml.safe_load((workspace / "packgen.yaml").read_text(encoding="utf-8"))
+    config["plans"]["online"]["sessions"] = sessions
+    (workspace / "packgen.yaml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    config = load_config(workspace=workspace)
+    _, assigned = read_and_assign(config, [])
+    member, assignment = next((m, a) for m, a in assigned if a.plan == "online")
+    pdf = tmp_path / "b.pdf"
+    pdf.write_bytes(Renderer(config).pdf(booklet_content(config, member, assignment)))
+    pages = [t for t in page_texts(pdf) if "线上学习第" in t and "\n目录\n" not in t]
+    assert len(pages) >= 2  # the table spans pages
+    rows = []
+    for text in pages:
+        lines = [line for line in text.splitlines() if line.strip()]
+        assert {"时间", "内容", "完成"} <= set(lines), "the header row repeats on every page"
+        rows += re.findall(r"线上学习第(\d+)次", text)
+    assert rows == [str(day) for day in range(1, 32)]  # each row whole, once, in order
+
+
+def test_readme_shows_committed_page_images_of_each_plan() -> None:
+    from PIL import Image
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    images = re.findall(r'<img src="(docs/images/[^"]+\.png)"', readme)
+    for plan in EXAMPLE:
+        assert sum(image.startswith(f"docs/images/{plan}-") for image in images) >= 4
+    for image in images:
+        with Image.open(ROOT / image) as png:
+            width, height = png.size
+        assert png.format == "PNG" and abs(height / width - 210 / 148) < 0.01, image
