@@ -151,7 +151,7 @@ class Renderer:
             ) from None
         except jinja2.UndefinedError as exc:
             raise RenderError(f"{content.member.source}: template error: {exc.message}") from None
-        refuse_attachments(html, template.filename or TEMPLATE)
+        check_booklet_html(html, template.filename or TEMPLATE)
         return html
 
     def _plan_label(self, content: BookletContent) -> str:
@@ -202,30 +202,54 @@ class Renderer:
         return self.pdf(booklet_content(self.config, member, assignment))
 
 
-class _AttachmentFinder(HTMLParser):
+class _BookletScan(HTMLParser):
+    """One pass over a rendered booklet: elements asking for attachments, and the printed text."""
+
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
-        self.found: list[tuple[str, int]] = []
+        self.attachments: list[tuple[str, int]] = []
+        self.text: list[str] = []
+        self._hidden = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("style", "script", "title", "svg"):
+            self._hidden += 1
         for name, value in attrs:
             if name == "rel" and "attachment" in (value or "").lower().split():
-                self.found.append((tag, self.getpos()[0]))
+                self.attachments.append((tag, self.getpos()[0]))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("style", "script", "title", "svg") and self._hidden:
+            self._hidden -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._hidden:
+            self.text.append(data)
 
 
-def refuse_attachments(html: str, template: str) -> None:
-    """Booklets carry no embedded files: a template asking for one (``rel="attachment"``) is an error.
+def check_booklet_html(html: str, template: str) -> None:
+    """Refuse a booklet that asks for an attachment or prints a character no font covers.
+
+    Booklets carry no embedded files: a template asking for one (``rel="attachment"``) is an error.
 
     WeasyPrint would embed the file behind any ``<a>`` or ``<link>`` with that relation; profile
     data cannot add one (it is escaped), so only a template override can, and it is told so.
     """
-    finder = _AttachmentFinder()
-    finder.feed(html)
-    if finder.found:
-        tag, line = finder.found[0]
+    scan = _BookletScan()
+    scan.feed(html)
+    if scan.attachments:
+        tag, line = scan.attachments[0]
         raise ConfigError(
             f'template {template}: <{tag} rel="attachment"> (line {line} of the rendered booklet) '
             "would embed a file in the PDF; attachments are disabled in booklets, remove the rel"
+        )
+    missing = missing_glyphs("".join(scan.text))
+    if missing:
+        raise ConfigError(
+            f"template {template}: the booklet's text (from the config, a template or a materials "
+            f"chapter) has characters no installed font can print: "
+            f"{' '.join(f'{c} (U+{ord(c):04X})' for c in missing)}; install a font that covers them "
+            "(packgen doctor lists fonts) or correct the text"
         )
 
 

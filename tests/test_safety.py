@@ -8,10 +8,12 @@ import threading
 from pathlib import Path
 
 import pytest
+import yaml
 from booklets import page_texts, small_workspace
 from conftest import requires_poppler
 from pypdf import PdfReader
 
+from packgen.assets import builtin_templates_dir
 from packgen.build import read_and_assign
 from packgen.config import load_config
 from packgen.errors import ConfigError
@@ -198,3 +200,20 @@ def test_extra_columns_are_checked_for_glyphs_too(tmp_path: Path) -> None:
         Exception, match=r"field '籍贯' has characters no installed font can print: \U000f0001 \(U\+F0001\)"
     ):
         Renderer(config).html(booklet_content(config, member, assignment))
+
+
+def test_a_character_no_font_prints_in_the_config_fails_with_the_character(tmp_path: Path) -> None:
+    workspace = small_workspace(tmp_path / "ws")
+    config = yaml.safe_load((workspace / "packgen.yaml").read_text(encoding="utf-8"))
+    config["plans"]["online"]["summary"] = "扫码学习\ue001"
+    (workspace / "packgen.yaml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    config = load_config(workspace=workspace)
+    _, assigned = read_and_assign(config, [])
+    member, assignment = next((m, a) for m, a in assigned if a.plan == "online")
+    with pytest.raises(ConfigError) as refused:
+        Renderer(config).html(booklet_content(config, member, assignment))
+    assert str(refused.value) == (
+        f"template {builtin_templates_dir() / 'booklet.html.j2'}: the booklet's text (from the config, a template "
+        "or a materials chapter) has characters no installed font can print: \ue001 (U+E001); install a font "
+        "that covers them (packgen doctor lists fonts) or correct the text"
+    )
