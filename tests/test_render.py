@@ -116,7 +116,7 @@ def test_page_size_from_config_and_english_variant(tmp_path: Path, size: str, mi
     texts = page_texts(pdf)
     total = len(texts)
     assert f"Page 2 of {total}" in texts[1]
-    assert LABELS["en"]["letter_title"] in texts[1]
+    assert LABELS["en"]["letter_title"] in texts[1] and f"Dear {member.name}," in texts[1]
     assert "Contents" in texts[2]
     assert reader.trailer["/Root"]["/Lang"] == "en"
 
@@ -258,3 +258,21 @@ def test_readme_shows_committed_page_images_of_each_plan() -> None:
         with Image.open(ROOT / image) as png:
             width, height = png.size
         assert png.format == "PNG" and abs(height / width - 210 / 148) < 0.01, image
+
+
+def test_every_online_session_link_gets_its_own_qr_code(tmp_path: Path) -> None:
+    workspace = small_workspace(tmp_path / "ws")
+    config = yaml.safe_load((workspace / "packgen.yaml").read_text(encoding="utf-8"))
+    url = "https://meet.example.org/qingshan/2026-12-12"
+    config["plans"]["online"]["sessions"][0]["link"] = url
+    (workspace / "packgen.yaml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    config = load_config(workspace=workspace)
+    _, assigned = read_and_assign(config, [])
+    member, assignment = next((m, a) for m, a in assigned if a.plan == "online")
+    pdf = tmp_path / "b.pdf"
+    pdf.write_bytes(Renderer(config).pdf(booklet_content(config, member, assignment)))
+    page = next(i + 1 for i, t in enumerate(page_texts(pdf)) if "扫描二维码" in t)
+    qr = segno.make(url, error="m")
+    expected = [[bool(v) for v in row] for row in qr.matrix]
+    title = config.plans["online"].sessions[0].title
+    assert qr_matrix_on_page(pdf, page, title, qr.symbol_size(border=0)[0], tmp_path) == expected
