@@ -63,13 +63,11 @@ def missing_glyphs(text: str) -> list[str]:
     coverage = installed_coverage()
     if coverage is None or not text:
         return []
-    missing: dict[str, None] = {}
-    for char in text:
-        if char in _INVISIBLE or char.isspace() or char in missing:
-            continue
-        if not coverage.covers(char):
-            missing[char] = None
-    return list(missing)
+    return [
+        char
+        for char in dict.fromkeys(text)  # each distinct character once, in order
+        if char not in _INVISIBLE and not char.isspace() and not coverage.covers(char)
+    ]
 
 
 def resolve_family(family: str) -> tuple[str, str] | None:
