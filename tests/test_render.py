@@ -18,6 +18,7 @@ from pypdf import PdfReader
 from packgen.assets import builtin_templates_dir
 from packgen.build import read_and_assign
 from packgen.config import default_config_text, load_config
+from packgen.errors import ConfigError
 from packgen.fonts import SANS_STACK, SERIF_STACK
 from packgen.plans import booklet_content
 from packgen.render import LABELS, Renderer
@@ -276,3 +277,21 @@ def test_every_online_session_link_gets_its_own_qr_code(tmp_path: Path) -> None:
     expected = [[bool(v) for v in row] for row in qr.matrix]
     title = config.plans["online"].sessions[0].title
     assert qr_matrix_on_page(pdf, page, title, qr.symbol_size(border=0)[0], tmp_path) == expected
+
+
+def test_unreadable_pdf_courseware_names_the_file(tmp_path: Path) -> None:
+    workspace = small_workspace(tmp_path / "ws")
+    (workspace / "materials" / "deck.pdf").write_bytes(b"not a pdf at all")
+    config = yaml.safe_load((workspace / "packgen.yaml").read_text(encoding="utf-8"))
+    config["plans"]["online"]["materials"].append("materials/deck.pdf")
+    (workspace / "packgen.yaml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    config = load_config(workspace=workspace)
+    _, assigned = read_and_assign(config, [])
+    member, assignment = next((m, a) for m, a in assigned if a.plan == "online")
+    with pytest.raises(ConfigError) as refused:
+        Renderer(config).html(booklet_content(config, member, assignment))
+    message = str(refused.value)
+    assert message.startswith(
+        f"{(workspace / 'materials' / 'deck.pdf').resolve()}: cannot read this PDF courseware ("
+    )
+    assert message.endswith("); check the file under materials:")
