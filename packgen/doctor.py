@@ -15,9 +15,9 @@ from packgen.fonts import (
     SANS_STACK,
     SERIF_STACK,
     chinese_fonts,
+    font_used,
     installed_coverage,
     missing_glyphs,
-    resolve_family,
 )
 
 #: A few characters every Chinese booklet prints; if any is missing the fonts are not fit.
@@ -54,7 +54,14 @@ def diagnose() -> dict[str, Any]:
         report["problems"].append(
             "fontconfig's fc-list is missing: glyph checks are off (apt-get install fontconfig)"
         )
-    report["stack"] = {family: resolve_family(family) for family in SERIF_STACK[:1] + SANS_STACK[:1]}
+    report["fonts_used"] = {"body text": font_used(SERIF_STACK), "headings": font_used(SANS_STACK)}
+    for role, found in report["fonts_used"].items():
+        stack = SERIF_STACK if role == "body text" else SANS_STACK
+        if found is None or found[0] not in stack:
+            report["problems"].append(
+                f"{role}: none of {', '.join(stack)} is installed; booklets fall back to "
+                f"{found[0] if found else 'no font'} (install fonts-noto-cjk)"
+            )
     report["chinese_fonts"] = [{"family": f, "file": p} for f, p in chinese_fonts()]
     if not report["chinese_fonts"]:
         report["problems"].append("no font covers Chinese: install one (apt-get install fonts-noto-cjk)")
@@ -71,8 +78,8 @@ def show_diagnosis(console: Console, report: dict[str, Any]) -> None:
     table.add_column(overflow="fold")
     for key in ("packgen", "python", "platform", "weasyprint", "pango", "harfbuzz_subset"):
         table.add_row(key, str(report.get(key) or "missing"))
-    for family, found in report["stack"].items():
-        table.add_row(f"font for '{family}'", f"{found[0]} ({found[1]})" if found else "none")
+    for role, found in report["fonts_used"].items():
+        table.add_row(f"font for {role}", f"{found[0]} ({found[1]})" if found else "none")
     families = sorted({f["family"] for f in report["chinese_fonts"]})
     table.add_row("fonts covering Chinese", ", ".join(families) or "none")
     console.print(table)

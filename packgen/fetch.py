@@ -19,6 +19,8 @@ class ForbiddenURL(FatalURLFetchingError):
 
 
 class SafeFetcher(URLFetcher):
+    """WeasyPrint's fetcher behind an allow-list; redirects are off so an allowed host cannot bounce."""
+
     def __init__(self, roots: Iterable[Path], allowed_hosts: Iterable[str] = ()) -> None:
         super().__init__(timeout=10, allow_redirects=False, fail_on_errors=True)
         self.roots = [Path(root).resolve() for root in roots]
@@ -34,7 +36,9 @@ class SafeFetcher(URLFetcher):
             if any(path.is_relative_to(root) for root in self.roots):
                 return super().fetch(url, headers)
             raise ForbiddenURL(
-                f"the booklet tried to load a local file outside the templates and workspace: {path}"
+                f"the booklet tried to load a local file outside the templates and workspace: {path}; "
+                "a template may only load files inside the workspace (move the file there and link it "
+                "by a relative path)"
             )
         if scheme in ("http", "https") and (parts.hostname or "").lower() in self.allowed_hosts:
             return super().fetch(url, headers)

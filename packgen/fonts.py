@@ -12,8 +12,9 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 
-#: The families the default stylesheet asks for, in order (print.css says the same).
-SERIF_STACK = ("Noto Serif CJK SC", "Source Han Serif SC", "Songti SC", "SimSun")
+#: The families the default stylesheet asks for, in order (print.css says the same; a test checks):
+#: Noto/Source Han on Linux, Songti/STSong/PingFang on macOS, SimSun/Microsoft YaHei/SimHei on Windows.
+SERIF_STACK = ("Noto Serif CJK SC", "Source Han Serif SC", "Songti SC", "STSong", "SimSun")
 SANS_STACK = ("Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", "SimHei")
 
 #: Not drawn as glyphs, so no font needs to cover them.
@@ -62,13 +63,11 @@ def missing_glyphs(text: str) -> list[str]:
     coverage = installed_coverage()
     if coverage is None or not text:
         return []
-    missing: dict[str, None] = {}
-    for char in text:
-        if char in _INVISIBLE or char.isspace() or char in missing:
-            continue
-        if not coverage.covers(char):
-            missing[char] = None
-    return list(missing)
+    return [
+        char
+        for char in dict.fromkeys(text)  # each distinct character once, in order
+        if char not in _INVISIBLE and not char.isspace() and not coverage.covers(char)
+    ]
 
 
 def resolve_family(family: str) -> tuple[str, str] | None:
@@ -95,3 +94,15 @@ def chinese_fonts() -> list[tuple[str, str]]:
     )  # fmt: skip
     fonts = {tuple(line.split("\t", 1)) for line in result.stdout.splitlines() if "\t" in line}
     return sorted(fonts)  # type: ignore[arg-type]
+
+
+def font_used(stack: tuple[str, ...]) -> tuple[str, str] | None:
+    """The font a booklet really prints with for a CSS family ``stack``: the first family installed.
+
+    Falls back to what fontconfig substitutes for Chinese text when none of them is installed.
+    """
+    for family in stack:
+        found = resolve_family(family)
+        if found is not None and found[0].lower() == family.lower():
+            return found
+    return resolve_family(stack[0])

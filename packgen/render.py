@@ -7,8 +7,10 @@ font configuration, parsed stylesheets), so a batch creates one per worker proce
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import os
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +33,7 @@ LABELS: dict[str, dict[str, Any]] = {
         "booklet_title": "流动党员个性化学习辅导手册",
         "page_footer": '"第 " counter(page) " 页 / 共 " counter(pages) " 页"',
         "member_id": "党员编号", "period": "学习时间",
-        "letter_title": "致流动党员的一封信", "dear": "亲爱的", "comrade": "同志",
+        "letter_title": "致流动党员的一封信", "dear": "亲爱的", "comrade": "同志：",
         "toc": "目录", "schedule": "学习安排", "links": "线上课程与活动", "delivery": "送学上门安排",
         "materials": "学习材料", "records": "学习记录表", "reflection": "心得体会", "contacts": "联系方式",
         "when": "时间", "what": "内容", "done": "完成", "report_back": "学习反馈", "chat_group": "支部群",
@@ -41,13 +43,15 @@ LABELS: dict[str, dict[str, Any]] = {
         "date": "日期", "studied": "学习内容", "hours": "时长", "signature": "签名",
         "reflection_hint": "请结合本人工作和生活实际，写下学习体会（不少于300字）。",
         "contact_name": "联系人", "contact_role": "职责", "wechat": "微信",
+        "branch": "所在支部", "why": "为什么这样安排", "recipient": "收件人", "received": "签收",
+        "courseware": "课件", "courseware_note": "本章为课件原文，附于后页。",
         "chapter_no": lambda n: f"第{'一二三四五六七八九十'[n - 1] if n <= 10 else n}章",
     },
     "en": {
         "booklet_title": "Personal study booklet for members away from home",
         "page_footer": '"Page " counter(page) " of " counter(pages)',
         "member_id": "Member no.", "period": "Training period",
-        "letter_title": "A letter to you", "dear": "Dear ", "comrade": "",
+        "letter_title": "A letter to you", "dear": "Dear ", "comrade": ",",
         "toc": "Contents", "schedule": "Your schedule", "links": "Online courses and sessions",
         "delivery": "Delivery of materials", "materials": "Study materials", "records": "Study record",
         "reflection": "Reflections", "contacts": "Contacts", "when": "When", "what": "What", "done": "Done",
@@ -58,6 +62,8 @@ LABELS: dict[str, dict[str, Any]] = {
         "date": "Date", "studied": "What I studied", "hours": "Hours", "signature": "Signature",
         "reflection_hint": "Write down what you learned and how it relates to your work and life.",
         "contact_name": "Name", "contact_role": "Role", "wechat": "WeChat",
+        "branch": "Branch", "why": "Why this plan", "recipient": "Recipient", "received": "Received",
+        "courseware": "courseware", "courseware_note": "The courseware follows on the next pages.",
         "chapter_no": lambda n: f"Chapter {n}",
     },
 }  # fmt: skip
@@ -102,19 +108,22 @@ class Renderer:
             lstrip_blocks=True,
         )
         self.env.globals["qr"] = qr_svg
-        #: relative URLs (print.css, images) resolve in the workspace templates when it overrides print.css
-        base = (
-            self.workspace_templates if (self.workspace_templates / "print.css").is_file() else self.builtin
-        )
+        self.env.globals["pdf_pages"] = pdf_page_count
+        #: a workspace print.css replaces the built-in one; relative URLs (images, extra stylesheets)
+        #: in templates resolve in the workspace templates folder when there is one
+        css = self.workspace_templates / "print.css"
+        self.stylesheet = (css if css.is_file() else self.builtin / "print.css").as_uri()
+        base = self.workspace_templates if self.workspace_templates.is_dir() else self.builtin
         self.base_url = base.as_uri() + "/"
         self._font_config: Any = None
 
     def html(self, content: BookletContent) -> str:
-        """The booklet's HTML for one member."""
+        """The booklet's HTML for one member; refuses missing glyphs and attachments before any PDF."""
+        self.check_glyphs(content)
         created = build_date()
         try:
             template = self.env.get_template(TEMPLATE)
-            return template.render(
+            html = template.render(
                 member=content.member,
                 assignment=content.assignment,
                 plan=content.plan,
@@ -126,6 +135,7 @@ class Renderer:
                 page=self.config.page,
                 phone=format_phone(content.member.phone),
                 L=LABELS[self.config.page.language],
+                stylesheet=self.stylesheet,
                 created=created.strftime("%Y-%m-%dT%H:%M:%SZ"),
                 created_date=created.strftime(
                     "%Y年%m月%d日" if self.config.page.language == "zh" else "%d %B %Y"
@@ -141,6 +151,8 @@ class Renderer:
             ) from None
         except jinja2.UndefinedError as exc:
             raise RenderError(f"{content.member.source}: template error: {exc.message}") from None
+        check_booklet_html(html, template.filename or TEMPLATE)
+        return html
 
     def _plan_label(self, content: BookletContent) -> str:
         if self.config.page.language == "en" and content.plan.label_en:
@@ -148,10 +160,17 @@ class Renderer:
         return content.plan.label
 
     def check_glyphs(self, content: BookletContent) -> None:
-        """Refuse a booklet whose member data holds characters no installed font can print."""
+        """Refuse a booklet whose member data holds characters no installed font can print.
+
+        Every printed field is checked, extra columns too, so the error names the field to correct
+        rather than leaving an empty box in print.
+        """
         member = content.member
-        for field, value in member.model_dump(exclude={"birth", "can_return", "extra"}).items():
-            missing = missing_glyphs(str(value or ""))
+        fields = member.model_dump(exclude={"birth", "can_return", "extra", "source", "plan"})
+        values = [(name, str(value or "")) for name, value in fields.items()]
+        values += [(header, value) for header, value in member.extra.items()]
+        for field, value in values:
+            missing = missing_glyphs(value)
             if missing:
                 raise RenderError(
                     f"{member.source} ({member.id} {member.name}): field '{field}' has characters no "
@@ -175,12 +194,128 @@ class Renderer:
         )
         document = HTML(string=self.html(content), base_url=self.base_url, url_fetcher=fetcher)
         try:
-            return document.write_pdf(font_config=self._font_config)
+            return include_courseware(document.write_pdf(font_config=self._font_config), content)
         except FatalURLFetchingError as exc:
             raise RenderError(f"{content.member.source} ({content.member.id}): {exc}") from None
 
     def render_member(self, member: Member, assignment: Assignment) -> bytes:
         return self.pdf(booklet_content(self.config, member, assignment))
+
+
+class _BookletScan(HTMLParser):
+    """One pass over a rendered booklet: elements asking for attachments, and the printed text."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.attachments: list[tuple[str, int]] = []
+        self.text: list[str] = []
+        self._hidden = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("style", "script", "title", "svg"):
+            self._hidden += 1
+        for name, value in attrs:
+            if name == "rel" and "attachment" in (value or "").lower().split():
+                self.attachments.append((tag, self.getpos()[0]))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("style", "script", "title", "svg") and self._hidden:
+            self._hidden -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._hidden:
+            self.text.append(data)
+
+
+def check_booklet_html(html: str, template: str) -> None:
+    """Refuse a booklet that asks for an attachment or prints a character no font covers.
+
+    Booklets carry no embedded files: a template asking for one (``rel="attachment"``) is an error.
+
+    WeasyPrint would embed the file behind any ``<a>`` or ``<link>`` with that relation; profile
+    data cannot add one (it is escaped), so only a template override can, and it is told so.
+    """
+    scan = _BookletScan()
+    scan.feed(html)
+    if scan.attachments:
+        tag, line = scan.attachments[0]
+        raise ConfigError(
+            f'template {template}: <{tag} rel="attachment"> (line {line} of the rendered booklet) '
+            "would embed a file in the PDF; attachments are disabled in booklets, remove the rel"
+        )
+    missing = missing_glyphs("".join(scan.text))
+    if missing:
+        raise ConfigError(
+            f"template {template}: the booklet's text (from the config, a template or a materials "
+            f"chapter) has characters no installed font can print: "
+            f"{' '.join(f'{c} (U+{ord(c):04X})' for c in missing)}; install a font that covers them "
+            "(packgen doctor lists fonts) or correct the text"
+        )
+
+
+#: Where a courseware page goes on its placeholder page: inside the booklet's margins (print.css).
+_COURSEWARE_MARGINS_MM = (19.0, 14.0, 17.0, 14.0)  # top, right, bottom, left
+
+
+def include_courseware(pdf: bytes, content: BookletContent) -> bytes:
+    """Draw each PDF courseware page onto the placeholder page the template reserved for it.
+
+    The template gives every courseware page an empty page whose anchor is ``{anchor}-p{n}``, so the
+    page numbers, footers and table of contents already count them; here each placeholder gets its
+    courseware page scaled to fit inside the margins, under the booklet's running header and footer.
+    Without PDF materials the bytes are returned untouched.
+    """
+    courseware = [m for m in content.materials if m.kind == "pdf"]
+    if not courseware:
+        return pdf
+    from pypdf import PdfReader, PdfWriter, Transformation
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf)))
+    pages = {
+        name: writer.get_destination_page_number(dest) for name, dest in writer.named_destinations.items()
+    }
+    mm = 72 / 25.4
+    top, right, bottom, left = (v * mm for v in _COURSEWARE_MARGINS_MM)
+    for material in courseware:
+        source = PdfReader(material.path)
+        for number, page in enumerate(source.pages):
+            target_index = pages.get(f"{material.anchor}-p{number}")
+            if target_index is None:  # a template override dropped the placeholders
+                raise ConfigError(
+                    f"template {TEMPLATE}: no placeholder page '{material.anchor}-p{number}' for courseware "
+                    f"{material.path}; keep the courseware pages of the built-in materials block"
+                )
+            target = writer.pages[target_index]
+            box = target.trimbox
+            width = float(box.width) - left - right
+            height = float(box.height) - top - bottom
+            src_w, src_h = float(page.mediabox.width), float(page.mediabox.height)
+            scale = min(width / src_w, height / src_h)
+            x = float(box.left) + left + (width - src_w * scale) / 2 - float(page.mediabox.left) * scale
+            y = (
+                float(box.bottom)
+                + bottom
+                + (height - src_h * scale) / 2
+                - float(page.mediabox.bottom) * scale
+            )
+            target.merge_transformed_page(page, Transformation().scale(scale).translate(x, y))
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
+@functools.lru_cache(maxsize=64)
+def pdf_page_count(path: Path) -> int:
+    """Pages of a PDF courseware file, so the booklet reserves that many pages for it."""
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        return len(PdfReader(path).pages)
+    except (OSError, PdfReadError) as exc:
+        raise ConfigError(
+            f"{path}: cannot read this PDF courseware ({exc}); check the file under materials:"
+        ) from None
 
 
 def write_atomic(path: Path, data: bytes) -> None:

@@ -1,0 +1,297 @@
+"""Booklets read back from real PDFs: page size and count, footers, running header, TOC, QR codes."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import segno
+import yaml
+from booklets import MM, page_texts, qr_matrix_on_page, small_workspace, words
+from conftest import PROFILES, ROOT, requires_poppler
+from pypdf import PdfReader
+
+from packgen.assets import builtin_templates_dir
+from packgen.build import read_and_assign
+from packgen.config import default_config_text, load_config
+from packgen.errors import ConfigError
+from packgen.fonts import SANS_STACK, SERIF_STACK
+from packgen.plans import booklet_content
+from packgen.render import LABELS, Renderer
+
+pytestmark = requires_poppler
+
+#: one member per plan from the bundled example roster
+EXAMPLE = {"delivered": "QS0001", "self_study": "QS0036", "online": "QS0037"}
+
+
+@pytest.fixture(scope="module")
+def example_booklets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, str, str]]:
+    """plan -> (pdf, member name, plan label), rendered once for the module with the default config."""
+    out = tmp_path_factory.mktemp("booklets")
+    config = yaml.safe_load(default_config_text())
+    for plan in config["plans"].values():  # three built-in chapters keep it quick; TOC still spans parts
+        plan["materials"] = plan["materials"][:3]
+    (out / "packgen.yaml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SOURCE_DATE_EPOCH", "1796000000")
+        config = load_config(workspace=out)
+        _, assigned = read_and_assign(config, [PROFILES])
+        renderer = Renderer(config)
+        result = {}
+        for member, assignment in assigned:
+            if member.id in EXAMPLE.values():
+                assert EXAMPLE[assignment.plan] == member.id
+                pdf = out / f"{member.id}.pdf"
+                pdf.write_bytes(renderer.pdf(booklet_content(config, member, assignment)))
+                result[assignment.plan] = (pdf, member.name, config.plans[assignment.plan].label)
+    assert set(result) == set(EXAMPLE)
+    return result
+
+
+@pytest.mark.parametrize("plan", sorted(EXAMPLE))
+def test_a5_pages_numbered_x_of_y_with_name_and_plan_in_header(example_booklets, plan: str) -> None:
+    pdf, name, label = example_booklets[plan]
+    reader = PdfReader(pdf)
+    for page in reader.pages:
+        assert (round(float(page.mediabox.width) / MM), round(float(page.mediabox.height) / MM)) == (148, 210)
+    texts = page_texts(pdf)
+    total = len(reader.pages)
+    assert len(texts) == total >= 12
+    assert "第 1 页" not in texts[0]  # the cover carries no header or footer
+    boxes = words(pdf)
+    for number in range(2, total + 1):
+        assert f"第 {number} 页 / 共 {total} 页" in texts[number - 1], f"page {number}"
+        header = [w[0] for w in boxes[number - 1] if w[4] < 19 * MM]  # above the top margin
+        assert name in header and label in header, f"page {number}: header {header}"
+
+
+@pytest.mark.parametrize("plan", sorted(EXAMPLE))
+def test_toc_page_numbers_point_at_their_headings(example_booklets, plan: str) -> None:
+    pdf, _, _ = example_booklets[plan]
+    texts = page_texts(pdf)
+    toc_page = next(i for i, t in enumerate(texts) if "\n目录\n" in t and "....." in t)
+    entries = re.findall(r"^(\S[^\n]*?)\s*\.{5,}\s*(\d+)$", texts[toc_page], flags=re.M)
+    assert len(entries) >= 9, texts[toc_page]  # the parts and three chapters
+    for title, number in entries:
+        # the heading opens its page: after the running header (name, plan) and a chapter number
+        top = [line for line in texts[int(number) - 1].splitlines() if line.strip()][:4]
+        assert title in top, f"TOC says {title!r} is on page {number}, which starts {top}"
+
+
+def test_online_booklet_prints_a_scannable_qr_code_per_link(example_booklets, tmp_path: Path) -> None:
+    pdf, _, _ = example_booklets["online"]
+    texts = page_texts(pdf)
+    links = load_config(workspace=tmp_path).plans["online"].links
+    assert links
+    for link in links:
+        page = next(i + 1 for i, t in enumerate(texts) if link.title in t and "扫描二维码" in t)
+        qr = segno.make(link.url, error="m")
+        size = qr.symbol_size(border=0)[0]
+        expected = [[bool(v) for v in row] for row in qr.matrix]
+        assert qr_matrix_on_page(pdf, page, link.title, size, tmp_path) == expected
+
+
+def test_self_study_booklet_has_no_qr_page(example_booklets) -> None:
+    pdf, _, _ = example_booklets["self_study"]
+    assert not any("扫描二维码" in t for t in page_texts(pdf))
+
+
+@pytest.mark.parametrize(
+    ("size", "millimetres"), [("A4", (210, 297)), ("B5", (176, 250))]
+)  # fmt: skip
+def test_page_size_from_config_and_english_variant(tmp_path: Path, size: str, millimetres) -> None:
+    workspace = small_workspace(tmp_path / "ws", page={"size": size, "language": "en"})
+    config = load_config(workspace=workspace)
+    _, assigned = read_and_assign(config, [])
+    member, assignment = assigned[0]
+    pdf = tmp_path / "b.pdf"
+    pdf.write_bytes(Renderer(config).pdf(booklet_content(config, member, assignment)))
+    reader = PdfReader(pdf)
+    box = reader.pages[0].mediabox
+    assert (round(float(box.width) / MM), round(float(box.height) / MM)) == millimetres
+    texts = page_texts(pdf)
+    total = len(texts)
+    assert f"Page 2 of {total}" in texts[1]
+    assert LABELS["en"]["letter_title"] in texts[1] and f"Dear {member.name}," in texts[1]
+    assert "Contents" in texts[2]
+    assert reader.trailer["/Root"]["/Lang"] == "en"
+
+
+@pytest.mark.parametrize("marks", [True, False])
+def test_bleed_widens_the_sheet_and_crop_marks_print_in_it(tmp_path: Path, marks: bool) -> None:
+    from PIL import Image
+
+    workspace = small_workspace(tmp_path / "ws", page={"size": "A5", "bleed": "3mm", "crop_marks": marks})
+    config = load_config(workspace=workspace)
+    _, assigned = read_and_assign(config, [])
+    member, assignment = assigned[0]
+    pdf = tmp_path / "b.pdf"
+    pdf.write_bytes(Renderer(config).pdf(booklet_content(config, member, assignment)))
+    page = PdfReader(pdf).pages[1]
+    trim, media = page.trimbox, page.mediabox
+    assert (round(float(trim.width) / MM), round(float(trim.height) / MM)) == (148, 210)
+    assert (round(float(media.width) / MM), round(float(media.height) / MM)) == (154, 216)
+    subprocess.run(
+        ["pdftoppm", "-r", "100", "-png", "-singlefile", "-f", "2", "-l", "2", str(pdf), str(tmp_path / "p")],
+        check=True,
+    )
+    image = Image.open(tmp_path / "p.png").convert("L")
+    bleed = round(3 * MM * 100 / 72)  # pixels outside the trim box; the marks run along its edges
+    top_strip = image.crop((0, 0, image.width, bleed))
+    assert (top_strip.getextrema()[0] < 128) is marks
+
+
+def test_same_inputs_build_byte_identical_pdfs_with_metadata(run, tmp_path: Path) -> None:
+    small_workspace(tmp_path)
+    for out in ("first", "second"):
+        result = run("build", "-q", "-j", "1", "--only", "A1", "-o", tmp_path / out)
+        assert result.exit_code == 0, result.output
+    first = sorted((tmp_path / "first" / "booklets").iterdir())
+    assert [p.name for p in first] == ["A1.pdf"]
+    for pdf in first:
+        assert pdf.read_bytes() == (tmp_path / "second" / "booklets" / pdf.name).read_bytes()
+    reader = PdfReader(first[0])
+    meta = reader.metadata
+    assert meta is not None
+    assert (meta.title, meta.author, meta.subject) == (
+        "2026—2027年度党员冬训 · 张三",
+        "中共青山镇委员会",
+        "线上联学 · 张三",
+    )
+    assert meta["/CreationDate"] == meta["/ModDate"] == "D:20261130005320Z"  # SOURCE_DATE_EPOCH=1796000000
+    assert reader.trailer["/Root"]["/Lang"] == "zh-CN"
+
+
+def test_print_css_asks_for_the_font_stacks_doctor_reports() -> None:
+    css = (builtin_templates_dir() / "print.css").read_text(encoding="utf-8")
+    body = re.search(r"html \{\s*font-family: ([^;]+);", css)
+    assert body is not None
+    families = [f.strip().strip('"') for f in body.group(1).split(",")]
+    assert families[: len(SERIF_STACK)] == list(SERIF_STACK)
+    assert families[len(SERIF_STACK) : len(SERIF_STACK) + len(SANS_STACK) - 1] == list(SANS_STACK[:-1])
+
+
+def test_doctor_names_the_fonts_booklets_print_with(run) -> None:
+    result = run("doctor", "--json")
+    report = json.loads(result.output)
+    body, headings = report["fonts_used"]["body text"], report["fonts_used"]["headings"]
+    assert body[0] in SERIF_STACK and Path(body[1]).is_file()
+    assert headings[0] in SANS_STACK and Path(headings[1]).is_file()
+    assert result.exit_code == (0 if report["ok"] else 1)
+    text = run("doctor").output
+    line = next(line for line in text.splitlines() if "font for body text" in line)
+    assert body[0] in line
+
+
+def test_pdf_courseware_pages_are_included_numbered_and_in_the_toc(tmp_path: Path) -> None:
+    from weasyprint import HTML
+
+    workspace = small_workspace(tmp_path / "ws")
+    HTML(
+        string="<style>@page { size: A4 landscape }</style><h1>Slide one: 党章</h1>"
+        "<h1 style='break-before: page'>Slide two</h1>"
+    ).write_pdf(workspace / "materials" / "deck.pdf")
+    config = yaml.safe_load((workspace / "packgen.yaml").read_text(encoding="utf-8"))
+    config["plans"]["online"]["materials"].append("materials/deck.pdf")
+    (workspace / "packgen.yaml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    config = load_config(workspace=workspace)
+    _, assigned = read_and_assign(config, [])
+    member, assignment = next((m, a) for m, a in assigned if a.plan == "online")
+    pdf = tmp_path / "b.pdf"
+    data = Renderer(config).pdf(booklet_content(config, member, assignment))
+    pdf.write_bytes(data)
+    texts = page_texts(pdf)
+    total = len(texts)
+    toc = next(t for t in texts if "\n目录\n" in t)
+    number = int(re.search(r"^deck\s*\.{5,}\s*(\d+)$", toc, flags=re.M).group(1))  # type: ignore[union-attr]
+    assert "deck" in texts[number - 1] and "课件" in texts[number - 1]
+    assert "Slide one: 党章" in texts[number] and f"第 {number + 1} 页 / 共 {total} 页" in texts[number]
+    assert "Slide two" in texts[number + 1] and f"第 {number + 2} 页 / 共 {total} 页" in texts[number + 1]
+
+
+def test_example_template_override_changes_blocks_and_keeps_the_rest(run, tmp_path: Path) -> None:
+    shutil.copytree(ROOT / "examples" / "custom-template", tmp_path, dirs_exist_ok=True)
+    result = run("build", "-q", "-j", "1", "--only", "QS0004")
+    assert result.exit_code == 0, result.output
+    texts = page_texts(tmp_path / "output" / "booklets" / "QS0004.pdf")
+    assert "支部书记寄语" in texts[2] and "陈静同志：东湖村党支部" in texts[2]  # the added page
+    assert "致流动党员的一封信" in texts[1]  # super() kept the built-in letter
+    assert "\n目录\n" in texts[3]
+    assert "内部学习资料" in texts[-1] and "流动党员个性化学习辅导手册 · QS0004" not in texts[-1]
+
+
+def test_long_schedule_breaks_between_rows_and_repeats_its_header(tmp_path: Path) -> None:
+    sessions = [
+        {"date": f"2026-12-{day:02d}", "time": "20:00", "title": f"线上学习第{day}次"} for day in range(1, 32)
+    ]
+    workspace = small_workspace(tmp_path / "ws")
+    config = yaml.safe_load((workspace / "packgen.yaml").read_text(encoding="utf-8"))
+    config["plans"]["online"]["sessions"] = sessions
+    (workspace / "packgen.yaml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    config = load_config(workspace=workspace)
+    _, assigned = read_and_assign(config, [])
+    member, assignment = next((m, a) for m, a in assigned if a.plan == "online")
+    pdf = tmp_path / "b.pdf"
+    pdf.write_bytes(Renderer(config).pdf(booklet_content(config, member, assignment)))
+    pages = [t for t in page_texts(pdf) if "线上学习第" in t and "\n目录\n" not in t]
+    assert len(pages) >= 2  # the table spans pages
+    rows = []
+    for text in pages:
+        lines = [line for line in text.splitlines() if line.strip()]
+        assert {"时间", "内容", "完成"} <= set(lines), "the header row repeats on every page"
+        rows += re.findall(r"线上学习第(\d+)次", text)
+    assert rows == [str(day) for day in range(1, 32)]  # each row whole, once, in order
+
+
+def test_readme_shows_committed_page_images_of_each_plan() -> None:
+    from PIL import Image
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    images = re.findall(r'<img src="(docs/images/[^"]+\.png)"', readme)
+    for plan in EXAMPLE:
+        assert sum(image.startswith(f"docs/images/{plan}-") for image in images) >= 4
+    for image in images:
+        with Image.open(ROOT / image) as png:
+            width, height = png.size
+        assert png.format == "PNG" and abs(height / width - 210 / 148) < 0.01, image
+
+
+def test_every_online_session_link_gets_its_own_qr_code(tmp_path: Path) -> None:
+    workspace = small_workspace(tmp_path / "ws")
+    config = yaml.safe_load((workspace / "packgen.yaml").read_text(encoding="utf-8"))
+    url = "https://meet.example.org/qingshan/2026-12-12"
+    config["plans"]["online"]["sessions"][0]["link"] = url
+    (workspace / "packgen.yaml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    config = load_config(workspace=workspace)
+    _, assigned = read_and_assign(config, [])
+    member, assignment = next((m, a) for m, a in assigned if a.plan == "online")
+    pdf = tmp_path / "b.pdf"
+    pdf.write_bytes(Renderer(config).pdf(booklet_content(config, member, assignment)))
+    page = next(i + 1 for i, t in enumerate(page_texts(pdf)) if "扫描二维码" in t)
+    qr = segno.make(url, error="m")
+    expected = [[bool(v) for v in row] for row in qr.matrix]
+    title = config.plans["online"].sessions[0].title
+    assert qr_matrix_on_page(pdf, page, title, qr.symbol_size(border=0)[0], tmp_path) == expected
+
+
+def test_unreadable_pdf_courseware_names_the_file(tmp_path: Path) -> None:
+    workspace = small_workspace(tmp_path / "ws")
+    (workspace / "materials" / "deck.pdf").write_bytes(b"not a pdf at all")
+    config = yaml.safe_load((workspace / "packgen.yaml").read_text(encoding="utf-8"))
+    config["plans"]["online"]["materials"].append("materials/deck.pdf")
+    (workspace / "packgen.yaml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    config = load_config(workspace=workspace)
+    _, assigned = read_and_assign(config, [])
+    member, assignment = next((m, a) for m, a in assigned if a.plan == "online")
+    with pytest.raises(ConfigError) as refused:
+        Renderer(config).html(booklet_content(config, member, assignment))
+    message = str(refused.value)
+    assert message.startswith(
+        f"{(workspace / 'materials' / 'deck.pdf').resolve()}: cannot read this PDF courseware ("
+    )
+    assert message.endswith("); check the file under materials:")
