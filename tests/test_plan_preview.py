@@ -217,7 +217,7 @@ def test_new_rule_and_new_material_show_in_plan_and_in_the_pdf(run, workspace: P
     assert result.exit_code == 0, result.output
     pdf = pdftotext(tmp_path / "out" / "booklets" / "CG007.pdf")
     assert "线上联学" in pdf
-    assert "安排理由：规则“客运驾驶员”：客运驾驶员休息时间固定，可以参加线上联学" in pdf.replace("\n", "")
+    assert "为什么这样安排规则“客运驾驶员”：客运驾驶员休息时间固定，可以参加线上联学" in pdf.replace("\n", "")
     assert "客运驾驶员的安全课" in pdf
     assert "连续驾驶不超过四小时" in pdf
 
