@@ -277,3 +277,15 @@ def test_no_change_rerun_does_not_import_weasyprint(tmp_path: Path) -> None:
         [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, env=env
     )
     assert second.stdout.strip() == "['unchanged'] False", second.stderr
+
+
+def test_example_ci_workflow_shards_and_merges() -> None:
+    import yaml
+
+    workflow = yaml.safe_load((ROOT / "examples" / "ci" / "print-run.yml").read_text(encoding="utf-8"))
+    shards = workflow["jobs"]["shard"]["strategy"]["matrix"]["shard"]
+    assert shards == list(range(1, int(workflow["env"]["SHARDS"]) + 1))
+    steps = " ".join(str(step.get("run", "")) for job in workflow["jobs"].values() for step in job["steps"])
+    assert "packgen build --shard ${{ matrix.shard }}/${{ env.SHARDS }}" in steps
+    assert "packgen merge shards/shard-* -o print-run" in steps
+    assert workflow["jobs"]["merge"]["needs"] == "shard"
