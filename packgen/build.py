@@ -146,6 +146,9 @@ def build(
     options = options or BuildOptions(output=config.resolve(config.output))
     if options.pad_to < 2 or options.pad_to % 2:
         raise UsageError(f"--pad-to {options.pad_to}: must be an even number of pages (2 for duplex, 4 …)")
+    unknown = (options.plans or set()) - set(config.plans)
+    if unknown:
+        raise UsageError(f"--plan: unknown plan {', '.join(sorted(unknown))}; use {', '.join(config.plans)}")
     roster, assigned = read_and_assign(config, profiles, encoding=encoding, sheet=sheet)
     seq = {m.id: i for i, (m, _) in enumerate(assigned)}
     chosen = select(assigned, options)

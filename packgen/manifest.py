@@ -19,6 +19,8 @@ MANIFEST_JSON = "manifest.json"
 MANIFEST_CSV = "manifest.csv"
 #: One JSON line per booklet finished since the last manifest, so a killed build can resume.
 JOURNAL = ".packgen-journal.jsonl"
+#: Every booklet the folder holds, also those a narrower build (``--only``, ``--plan``) left out.
+STATE = ".packgen-state.json"
 CSV_COLUMNS = ("id", "name", "branch", "plan", "reason", "file", "pages", "sha256", "status", "error")
 #: A cell starting with one of these is a formula to Excel; prefix it with ' to keep it text.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -69,8 +71,13 @@ def write_manifest(
 ) -> None:
     """Write ``manifest.json`` (with ``extra`` sections: print runs, delivery, shard) and ``manifest.csv``.
 
-    The build journal is removed last: once the manifest is written it holds everything the journal did.
+    The state file keeps what earlier builds made for members this one left out; the build journal is
+    removed last: once state and manifest are written they hold everything the journal did.
     """
+    known = previous_entries(output)
+    known.update((e.id, e) for e in entries)
+    state = {key: asdict(e) for key, e in sorted(known.items()) if e.status != "failed"}
+    write_atomic(output / STATE, json.dumps(state, ensure_ascii=False).encode("utf-8"))
     data = {
         "packgen": __version__,
         "summary": summary,
@@ -94,10 +101,15 @@ def read_manifest(output: Path) -> dict[str, Any] | None:
 
 
 def previous_entries(output: Path) -> dict[str, Entry]:
-    """What an earlier build into ``output`` recorded: the manifest, then the journal of a build cut short."""
+    """What earlier builds into ``output`` recorded: state, manifest, then the journal of a build cut short."""
     found: dict[str, Entry] = {}
+    try:
+        state = json.loads((output / STATE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        state = {}
     data = read_manifest(output) or {}
-    for item in data.get("members", []):
+    items = list(state.values()) if isinstance(state, dict) else []
+    for item in items + data.get("members", []):
         if isinstance(item, dict) and "id" in item:
             found[item["id"]] = Entry.from_dict(item)
     try:

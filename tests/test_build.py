@@ -184,6 +184,11 @@ def test_changed_member_rebuilds_alone_and_force_rebuilds_all(run, tmp_path: Pat
     runs = {r["plan"]: r["status"] for r in manifest(out)["print_runs"]}
     assert runs == {"self_study": "built", "online": "unchanged", "delivered": "unchanged"}
 
+    assert run("build", "-o", out, "-j", "1", "--quiet", "--only", "T03").exit_code == 0
+    assert statuses(out) == {"T03": "unchanged"}
+    assert run("build", "-o", out, "-j", "1", "--quiet").exit_code == 0  # the narrower build forgot none
+    assert set(statuses(out).values()) == {"unchanged"}
+
     template = tmp_path / "templates" / "booklet.html.j2"
     template.write_text(
         template.read_text(encoding="utf-8").replace("学习记录", "学习记录表"), encoding="utf-8"
@@ -232,6 +237,7 @@ def test_manifest_csv_opens_in_excel_with_chinese_and_no_formulas(run, tmp_path:
         (["--pad-to", "3"], "error: --pad-to 3: must be an even number of pages (2 for duplex, 4 …)\n"),
         (["--print-run", "some"], "error: --print-run some: use plan, all or none\n"),
         (["--only", "T01,NOPE"], "error: --only: no member with id NOPE in the profiles\n"),
+        (["--plan", "home"], "error: --plan: unknown plan home; use self_study, online, delivered\n"),
     ],
 )
 def test_bad_build_options_exit_2_with_one_line(run, tmp_path: Path, args: list[str], message: str) -> None:
