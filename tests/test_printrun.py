@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import shutil
 from pathlib import Path
 
 import pytest
@@ -116,3 +117,15 @@ def test_layout_starts_every_booklet_on_a_multiple_plus_one(pages: list[int], pa
         assert placement.first_page == page and page % pad_to == 1 % pad_to
         assert 0 <= placement.blank < pad_to and (count + placement.blank) % pad_to == 0
         page += count + placement.blank
+
+
+def test_merge_refuses_a_booklet_changed_after_its_build(run, built: BuildResult, tmp_path: Path) -> None:
+    shard = tmp_path / "shard"
+    shutil.copytree(built.output, shard)
+    (shard / "booklets" / "T04.pdf").write_bytes(b"%PDF-1.7 not the booklet that was built")
+    result = run("merge", shard, "-o", tmp_path / "merged")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"error: {shard / 'booklets' / 'T04.pdf'}: missing or changed since its build recorded it; "
+        "build that shard again\n"
+    )
