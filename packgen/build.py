@@ -23,6 +23,7 @@ import shutil
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -38,6 +39,9 @@ from packgen.rules import Assignment, assign_plans
 
 BOOKLETS_DIR = "booklets"
 LOCK_FILE = ".packgen.lock"
+WORKER_DIED = (
+    "the worker process rendering this booklet died (out of memory, or killed); run the build again to retry"
+)
 Progress = Callable[[Entry, int, int], None]
 PrintRunMode = Literal["plan", "all", "none"]
 Order = Literal["auto", "branch", "route"]
@@ -402,23 +406,35 @@ def _render_all(
             report(_build_one(member, assignment, entry, output))
         return entries
     pending = iter(todo)
-    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(config,))
+    pool: ProcessPoolExecutor | None = None
+    running: dict[Future[Entry], Entry] = {}
     try:
-        running: set[Future[Entry]] = set()
         while True:
+            if pool is None:
+                pool = ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(config,))
             for member, assignment, entry in pending:
-                running.add(pool.submit(_build_one, member, assignment, entry, output))
+                running[pool.submit(_build_one, member, assignment, entry, output)] = entry
                 if len(running) >= 2 * jobs:
                     break
             if not running:
                 break
-            finished, running = wait(running, return_when=FIRST_COMPLETED)
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in finished:
-                report(future.result())
+                entry = running.pop(future)
+                try:
+                    report(future.result())
+                except BrokenProcessPool:  # a worker was killed (out of memory?) or crashed
+                    entry.status, entry.error, entry.file = "failed", WORKER_DIED, ""
+                    report(entry)
+                    if pool is not None:
+                        pool.shutdown(wait=False, cancel_futures=True)
+                    pool = None  # the rest go to a fresh pool; running ones fail the same way
     except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
         raise
-    pool.shutdown()
+    if pool is not None:
+        pool.shutdown()
     return entries
 
 

@@ -21,7 +21,7 @@ import pytest
 from conftest import ROOT, pdftotext
 from pypdf import PdfReader
 
-from packgen.build import BuildOptions, in_shard, output_lock, parse_shard
+from packgen.build import WORKER_DIED, BuildOptions, in_shard, output_lock, parse_shard
 from packgen.errors import UsageError
 
 TEMPLATE = """<!DOCTYPE html>
@@ -297,3 +297,27 @@ def test_example_ci_workflow_shards_and_merges() -> None:
     assert "packgen build --shard ${{ matrix.shard }}/${{ env.SHARDS }}" in steps
     assert "packgen merge shards/shard-* -o print-run" in steps
     assert workflow["jobs"]["merge"]["needs"] == "shard"
+
+
+def test_a_killed_worker_fails_its_booklets_and_the_rest_build(tmp_path: Path) -> None:
+    make_workspace(tmp_path, MEMBERS[:6])
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "packgen", "build", "-o", str(out), "-j", "2", "--json"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(
+        command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
+    while process.poll() is None and not list((out / "booklets").glob("*.pdf")):
+        time.sleep(0.02)
+    workers = subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True, text=True).stdout.split()
+    os.kill(int(workers[0]), signal.SIGKILL)
+    stdout, _ = process.communicate()
+    data = json.loads(stdout)
+    assert process.returncode == 1 == data["exit_code"]
+    assert data["failed"] and all(f["error"] == WORKER_DIED for f in data["failed"])
+    assert data["summary"]["by_status"]["built"] + len(data["failed"]) == 6
+
+    again = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, env=env)
+    assert again.returncode == 0, again.stderr
+    status = {e["id"]: e["status"] for e in json.loads(again.stdout)["members"]}
+    assert {i for i, s in status.items() if s == "built"} == {f["id"] for f in data["failed"]}
