@@ -157,10 +157,10 @@ def build(
     seq = {m.id: i for i, (m, _) in enumerate(assigned)}
     chosen = select(assigned, options)
     output = options.output
+    fingerprint = inputs_fingerprint(config, skip=output)
     with output_lock(output):
         (output / BOOKLETS_DIR).mkdir(parents=True, exist_ok=True)
         remove_stale_parts(output / BOOKLETS_DIR)
-        fingerprint = inputs_fingerprint(config)
         previous = {} if options.force else previous_entries(output)
         todo: list[tuple[Member, Assignment, Entry]] = []
         done: list[Entry] = []
@@ -323,19 +323,27 @@ def remove_stale_parts(folder: Path) -> None:
         part.unlink(missing_ok=True)
 
 
-def inputs_fingerprint(config: Config) -> str:
-    """One hash of everything besides the member that a booklet depends on, computed once per build."""
+def inputs_fingerprint(config: Config, skip: Path | None = None) -> str:
+    """One hash of everything besides the member that a booklet depends on, computed once per build.
+
+    ``skip`` (the output folder) is left out, should the templates folder be the whole workspace.
+    """
     digest = hashlib.sha256()
     digest.update(f"packgen {__version__}\n".encode())
     digest.update(config.model_dump_json().encode("utf-8"))
     digest.update(f"\nSOURCE_DATE_EPOCH={os.environ.get('SOURCE_DATE_EPOCH', '')}\n".encode())
-    files: list[Path] = []
-    for folder in (builtin_templates_dir(), config.resolve(config.templates)):
+    files: list[tuple[str, Path]] = []  #: (a name that does not depend on where the workspace is, path)
+    for label, folder in (
+        ("builtin", builtin_templates_dir()),
+        ("workspace", config.resolve(config.templates)),
+    ):
         if folder.is_dir():
-            files += sorted(p for p in folder.rglob("*") if p.is_file())
-    files += [resolve_material(config, entry) for plan in config.plans.values() for entry in plan.materials]
-    for path in files:
-        digest.update(f"\n{path}\n".encode())
+            found = (p for p in folder.rglob("*") if p.is_file() and not (skip and p.is_relative_to(skip)))
+            files += sorted((f"{label}/{p.relative_to(folder).as_posix()}", p) for p in found)
+    for key, plan in config.plans.items():
+        files += [(f"material {key} {entry}", resolve_material(config, entry)) for entry in plan.materials]
+    for name, path in files:
+        digest.update(f"\n{name}\n".encode())
         digest.update(hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()
 

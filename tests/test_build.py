@@ -321,3 +321,18 @@ def test_a_killed_worker_fails_its_booklets_and_the_rest_build(tmp_path: Path) -
     assert again.returncode == 0, again.stderr
     status = {e["id"]: e["status"] for e in json.loads(again.stdout)["members"]}
     assert {i for i, s in status.items() if s == "built"} == {f["id"] for f in data["failed"]}
+
+
+def test_fingerprint_follows_content_not_location(tmp_path: Path) -> None:
+    from packgen.build import inputs_fingerprint
+    from packgen.config import load_config
+
+    first = make_workspace(tmp_path / "a", MEMBERS[:1])
+    second = make_workspace(tmp_path / "b", MEMBERS[:1])
+    assert inputs_fingerprint(load_config(workspace=first)) == inputs_fingerprint(
+        load_config(workspace=second)
+    )
+    (second / "templates" / "extra.css").write_text("h1 { color: red }", encoding="utf-8")
+    assert inputs_fingerprint(load_config(workspace=first)) != inputs_fingerprint(
+        load_config(workspace=second)
+    )
