@@ -12,7 +12,7 @@ import os
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -21,6 +21,9 @@ from rich.table import Table
 from packgen import __version__
 from packgen.config import Config, load_config
 from packgen.errors import PackgenError, UsageError
+
+if TYPE_CHECKING:
+    from packgen.build import BuildResult
 
 app = typer.Typer(
     name="packgen",
@@ -345,7 +348,7 @@ def merge(
     _show_result(cfg, result, as_json=as_json, quiet=quiet)
 
 
-def _show_result(cfg: Config, result: Any, *, as_json: bool, quiet: bool) -> NoReturn:
+def _show_result(cfg: Config, result: BuildResult, *, as_json: bool, quiet: bool) -> NoReturn:
     from packgen.build import entry_dicts
 
     if as_json:
