@@ -338,3 +338,23 @@ def test_fingerprint_follows_content_not_location(tmp_path: Path) -> None:
     assert inputs_fingerprint(load_config(workspace=first)) != inputs_fingerprint(
         load_config(workspace=second)
     )
+
+
+def test_ctrl_c_stops_with_130_and_keeps_finished_booklets(tmp_path: Path) -> None:
+    make_workspace(tmp_path, MEMBERS[:6])
+    out = tmp_path / "out"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "packgen", "build", "-o", str(out), "-j", "1"],
+        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as a terminal would start it
+    )  # fmt: skip
+    while process.poll() is None and not list((out / "booklets").glob("*.pdf")):
+        time.sleep(0.02)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate()
+    assert process.returncode == 130
+    assert stderr.endswith("interrupted: finished booklets are kept; run the same command again to resume\n")
+    assert "Traceback" not in stderr
+    for pdf in (out / "booklets").glob("*.pdf"):
+        assert len(PdfReader(pdf).pages) >= 1
