@@ -14,12 +14,12 @@ next build, which reports it ``unchanged`` instead of rendering it again.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
 import re
 import shutil
+import sys
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -302,9 +302,7 @@ def output_lock(output: Path) -> Iterator[None]:
             f"{output}: cannot create the output folder ({exc.strerror}); choose another with -o"
         ) from None
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        if not _try_lock(fd):
             holder = os.read(fd, 64).decode("ascii", "replace").strip() or "?"
             raise UsageError(
                 f"{output} is being built by another packgen (pid {holder}); wait for it to finish, "
@@ -315,6 +313,24 @@ def output_lock(output: Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)
+
+
+def _try_lock(fd: int) -> bool:
+    if sys.platform == "win32":
+        import msvcrt
+
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)  # also released when the process ends
+        except OSError:
+            return False
+        return True
+    import fcntl
+
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
 
 
 def remove_stale_parts(folder: Path) -> None:
