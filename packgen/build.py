@@ -43,6 +43,7 @@ WORKER_DIED = (
     "the worker process rendering this booklet died (out of memory, or killed); run the build again to retry"
 )
 Progress = Callable[[Entry, int, int], None]
+Stage = Callable[[str], None]  #: told when the build moves on to print runs, delivery, manifest
 PrintRunMode = Literal["plan", "all", "none"]
 Order = Literal["auto", "branch", "route"]
 
@@ -141,6 +142,7 @@ def build(
     encoding: str | None = None,
     sheet: str | None = None,
     progress: Progress | None = None,
+    stage: Stage | None = None,
 ) -> BuildResult:
     """Build every selected member's booklet, then print runs, delivery and manifest.
 
@@ -179,7 +181,7 @@ def build(
         by_id = {m.id: m for m, _ in chosen}
         rows = delivery_rows(config, [(by_id[e.id], e) for e in done if e.plan == "delivered"])
         extra = {"shard": f"{options.shard[0]}/{options.shard[1]}"} if options.shard else {}
-        return finish(config, output, done, rows, options, problems=roster.problems, extra=extra)
+        return finish(config, output, done, rows, options, problems=roster.problems, extra=extra, stage=stage)
 
 
 def finish(
@@ -191,17 +193,22 @@ def finish(
     *,
     problems: list[Problem] | None = None,
     extra: dict[str, Any] | None = None,
+    stage: Stage | None = None,
 ) -> BuildResult:
     """After the booklets: print runs, delivery list and labels, then the manifest (build and merge)."""
     from packgen.delivery import write_delivery
     from packgen.printrun import write_print_runs
 
+    tell = stage or (lambda _: None)
     before = read_manifest(output) or {}
+    tell("print runs")
     runs = write_print_runs(
         output, entries, options.print_run, pad_to=options.pad_to, order=options.order,
         previous=before.get("print_runs", []),
     )  # fmt: skip
+    tell("delivery list and labels")
     delivery = write_delivery(config, output, rows, order=options.order, previous=before.get("delivery", {}))
+    tell("manifest")
     summary = summarize(entries)
     write_manifest(output, entries, summary, {**(extra or {}), "print_runs": runs, "delivery": delivery})
     return BuildResult(
@@ -210,7 +217,9 @@ def finish(
     )  # fmt: skip
 
 
-def merge(config: Config, sources: Sequence[Path], options: BuildOptions) -> BuildResult:
+def merge(
+    config: Config, sources: Sequence[Path], options: BuildOptions, *, stage: Stage | None = None
+) -> BuildResult:
     """Combine the outputs of shard builds into one folder: booklets, manifest, print runs, delivery.
 
     Each booklet is checked against the sha256 its shard recorded before it is copied.
@@ -243,9 +252,9 @@ def merge(config: Config, sources: Sequence[Path], options: BuildOptions) -> Bui
             if entry.status != "failed" and entry.file:
                 _copy_checked(source / entry.file, output / entry.file, entry.sha256)
         merged = sorted((e for e, _ in entries.values()), key=lambda e: e.seq)
+        delivered = sorted(rows.values(), key=lambda r: r.get("seq", 0))
         extra = {"merged": [str(s) for s in sources]}
-        return finish(config, output, merged, sorted(rows.values(), key=lambda r: r.get("seq", 0)), options,
-                      extra=extra)  # fmt: skip
+        return finish(config, output, merged, delivered, options, extra=extra, stage=stage)
 
 
 def _copy_checked(source: Path, target: Path, sha256: str) -> None:

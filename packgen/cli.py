@@ -294,7 +294,7 @@ def build(
     """All booklets, print run, delivery list and labels, manifest."""
     from packgen.build import BuildOptions, parse_shard
     from packgen.build import build as run_build
-    from packgen.progress import progress_reporter
+    from packgen.progress import progress_reporter, stage_reporter
 
     try:
         cfg = load_config(config)
@@ -312,7 +312,10 @@ def build(
             order=order,  # type: ignore[arg-type]
         )
         with progress_reporter(err, enabled=not (quiet or as_json)) as report:
-            result = run_build(cfg, profiles or [], options, encoding=encoding, sheet=sheet, progress=report)
+            stage = stage_reporter(err, enabled=not (quiet or as_json))
+            result = run_build(
+                cfg, profiles or [], options, encoding=encoding, sheet=sheet, progress=report, stage=stage
+            )
     except PackgenError as exc:
         fail(exc)
     except KeyboardInterrupt:
@@ -342,7 +345,9 @@ def merge(
         cfg = load_config(config)
         _print_choices(print_run, order)
         options = BuildOptions(output=output.resolve(), print_run=print_run, pad_to=pad_to, order=order)  # type: ignore[arg-type]
-        result = run_merge(cfg, sources, options)
+        from packgen.progress import stage_reporter
+
+        result = run_merge(cfg, sources, options, stage=stage_reporter(err, enabled=not (quiet or as_json)))
     except PackgenError as exc:
         fail(exc)
     _show_result(cfg, result, as_json=as_json, quiet=quiet)

@@ -129,6 +129,7 @@ def test_one_member_breaking_the_template_fails_alone(run, tmp_path: Path) -> No
     error = "late.yaml, item 1: template error: 'dict object' has no attribute '工号'"
     assert f"failed: T99 林晓: {error}" in result.stderr
     assert re.search(r"^\[\d/4\] built T01 张建国$", result.stderr, re.MULTILINE)  # plain progress, not a TTY
+    assert "\nwriting print runs\nwriting delivery list and labels\nwriting manifest\n" in result.stderr
     entries = {e["id"]: e for e in manifest(out)["members"]}
     assert entries["T99"]["status"] == "failed" and entries["T99"]["error"] == error
     assert entries["T99"]["file"] == "" and not (out / "booklets" / "T99.pdf").exists()
