@@ -1,3 +1,4 @@
 from packgen.cli import main
 
-main()
+if __name__ == "__main__":  # worker processes started by spawn/forkserver import this module again
+    main()

@@ -1,30 +1,51 @@
 """Build many booklets at once: read the roster, assign plans, render in workers, write the manifest.
 
-:func:`build` reads as the pipeline it is. It never prints; progress goes to an optional callback,
-so the CLI (or a script) decides how to show it.
+:func:`build` reads as the pipeline it is: read and assign, select (``--only``, ``--plan``,
+``--branch``, ``--shard``), take the output folder's lock, find what an earlier build already made,
+render the rest in worker processes, then :func:`finish`: print runs, delivery list and labels,
+manifest. It never prints; progress goes to an optional callback, so the CLI (or a script) decides
+how to show it.
+
+Every booklet is written under a temporary name that does not end in ``.pdf``, recorded in the
+build journal, then renamed: a killed build leaves only complete booklets, each one known to the
+next build, which reports it ``unchanged`` instead of rendering it again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
 import os
 import re
+import shutil
+import sys
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any, Literal
 
+from packgen import __version__
+from packgen.assets import builtin_templates_dir
 from packgen.config import Config
-from packgen.errors import PackgenError, UsageError
-from packgen.manifest import Entry, summarize, write_manifest
+from packgen.errors import InputError, PackgenError, UsageError
+from packgen.manifest import Entry, append_journal, previous_entries, read_manifest, summarize, write_manifest
 from packgen.members import Member, Problem, Roster, load_roster
-from packgen.plans import booklet_content, coverage_gaps
-from packgen.render import Renderer, write_atomic
+from packgen.plans import coverage_gaps, resolve_material
 from packgen.rules import Assignment, assign_plans
 
 BOOKLETS_DIR = "booklets"
+LOCK_FILE = ".packgen.lock"
+WORKER_DIED = (
+    "the worker process rendering this booklet died (out of memory, or killed); run the build again to retry"
+)
 Progress = Callable[[Entry, int, int], None]
+Stage = Callable[[str], None]  #: told when the build moves on to print runs, delivery, manifest
+PrintRunMode = Literal["plan", "all", "none"]
+Order = Literal["auto", "branch", "route"]
 
 
 @dataclass
@@ -34,6 +55,11 @@ class BuildOptions:
     only: set[str] | None = None
     plans: set[str] | None = None
     branches: set[str] | None = None
+    force: bool = False  #: render every booklet even when its inputs did not change
+    shard: tuple[int, int] | None = None  #: (K, N): build the K-th of N stable shares of the members
+    print_run: PrintRunMode = "plan"
+    pad_to: int = 2  #: pad every booklet in the print run to a multiple of this many pages
+    order: Order = "auto"
 
 
 @dataclass
@@ -42,6 +68,8 @@ class BuildResult:
     entries: list[Entry]
     problems: list[Problem]
     summary: dict[str, object] = field(default_factory=dict)
+    print_runs: list[dict[str, Any]] = field(default_factory=list)
+    delivery: dict[str, Any] = field(default_factory=dict)
 
     @property
     def failed(self) -> list[Entry]:
@@ -61,21 +89,39 @@ def read_and_assign(
     return roster, assign_plans(config, roster.members)
 
 
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"2/3"`` -> ``(2, 3)``, with a message that says what is wrong otherwise."""
+    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
+    if not match:
+        raise UsageError(f"--shard {text!r}: expected K/N, e.g. --shard 1/3 for the first of three shares")
+    k, n = int(match[1]), int(match[2])
+    if n < 1 or not 1 <= k <= n:
+        raise UsageError(f"--shard {text}: K must be between 1 and N (here 1 to {max(n, 1)})")
+    return k, n
+
+
+def in_shard(member_id: str, shard: tuple[int, int]) -> bool:
+    """Stable across runs, machines and roster order: depends on the member id alone."""
+    k, n = shard
+    return int(hashlib.sha256(member_id.encode("utf-8")).hexdigest()[:16], 16) % n == k - 1
+
+
 def select(
     assigned: Iterable[tuple[Member, Assignment]], options: BuildOptions
 ) -> list[tuple[Member, Assignment]]:
-    chosen = [
+    assigned = list(assigned)
+    if options.only:
+        unknown = options.only - {m.id for m, _ in assigned}
+        if unknown:
+            raise UsageError(f"--only: no member with id {', '.join(sorted(unknown))} in the profiles")
+    return [
         (m, a)
         for m, a in assigned
         if (options.only is None or m.id in options.only)
         and (options.plans is None or a.plan in options.plans)
         and (options.branches is None or m.branch in options.branches)
+        and (options.shard is None or in_shard(m.id, options.shard))
     ]
-    if options.only:
-        unknown = options.only - {m.id for m, _ in assigned}
-        if unknown:
-            raise UsageError(f"--only: no member with id {', '.join(sorted(unknown))} in the profiles")
-    return chosen
 
 
 def booklet_filename(member_id: str) -> str:
@@ -96,76 +142,376 @@ def build(
     encoding: str | None = None,
     sheet: str | None = None,
     progress: Progress | None = None,
+    stage: Stage | None = None,
 ) -> BuildResult:
-    """Build every selected member's booklet, then the manifest. One failing member never stops the rest."""
+    """Build every selected member's booklet, then print runs, delivery and manifest.
+
+    One failing member never stops the rest; a booklet whose inputs did not change since the last
+    build into the same folder is reported ``unchanged`` and not rendered again (``force`` renders all).
+    """
     options = options or BuildOptions(output=config.resolve(config.output))
+    if options.pad_to < 2 or options.pad_to % 2:
+        raise UsageError(f"--pad-to {options.pad_to}: must be an even number of pages (2 for duplex, 4 …)")
+    unknown = (options.plans or set()) - set(config.plans)
+    if unknown:
+        raise UsageError(f"--plan: unknown plan {', '.join(sorted(unknown))}; use {', '.join(config.plans)}")
     roster, assigned = read_and_assign(config, profiles, encoding=encoding, sheet=sheet)
+    seq = {m.id: i for i, (m, _) in enumerate(assigned)}
     chosen = select(assigned, options)
     output = options.output
-    (output / BOOKLETS_DIR).mkdir(parents=True, exist_ok=True)
+    fingerprint = inputs_fingerprint(config, skip=output)
+    with output_lock(output):
+        (output / BOOKLETS_DIR).mkdir(parents=True, exist_ok=True)
+        remove_stale_parts(output / BOOKLETS_DIR)
+        previous = {} if options.force else previous_entries(output)
+        todo: list[tuple[Member, Assignment, Entry]] = []
+        done: list[Entry] = []
+        for member, assignment in chosen:
+            entry = _entry(config, member, assignment, seq[member.id], fingerprint)
+            before = previous.get(entry.id)
+            if before is not None and is_unchanged(output, entry, before):
+                entry.status, entry.pages, entry.sha256 = "unchanged", before.pages, before.sha256
+                done.append(entry)
+                if progress:
+                    progress(entry, len(done), len(chosen))
+            else:
+                todo.append((member, assignment, entry))
+        done += _render_all(config, todo, output, options.jobs, progress, offset=len(done), total=len(chosen))
+        done.sort(key=lambda e: e.seq)
+        by_id = {m.id: m for m, _ in chosen}
+        rows = delivery_rows(config, [(by_id[e.id], e) for e in done if e.plan == "delivered"])
+        extra = {"shard": f"{options.shard[0]}/{options.shard[1]}"} if options.shard else {}
+        return finish(config, output, done, rows, options, problems=roster.problems, extra=extra, stage=stage)
 
-    entries = _render_all(config, chosen, output, options.jobs, progress)
-    order = {m.id: i for i, (m, _) in enumerate(chosen)}
-    entries.sort(key=lambda e: order[e.id])
+
+def finish(
+    config: Config,
+    output: Path,
+    entries: list[Entry],
+    rows: list[dict[str, Any]],
+    options: BuildOptions,
+    *,
+    problems: list[Problem] | None = None,
+    extra: dict[str, Any] | None = None,
+    stage: Stage | None = None,
+) -> BuildResult:
+    """After the booklets: print runs, delivery list and labels, then the manifest (build and merge)."""
+    from packgen.delivery import write_delivery
+    from packgen.printrun import write_print_runs
+
+    tell = stage or (lambda _: None)
+    before = read_manifest(output) or {}
+    tell("print runs")
+    runs = write_print_runs(
+        output, entries, options.print_run, pad_to=options.pad_to, order=options.order,
+        previous=before.get("print_runs", []),
+    )  # fmt: skip
+    tell("delivery list and labels")
+    delivery = write_delivery(config, output, rows, order=options.order, previous=before.get("delivery", {}))
+    tell("manifest")
     summary = summarize(entries)
-    write_manifest(output, entries, summary)
-    return BuildResult(output=output, entries=entries, problems=roster.problems, summary=summary)
+    write_manifest(output, entries, summary, {**(extra or {}), "print_runs": runs, "delivery": delivery})
+    return BuildResult(
+        output=output, entries=entries, problems=problems or [], summary=summary, print_runs=runs,
+        delivery=delivery,
+    )  # fmt: skip
+
+
+def merge(
+    config: Config, sources: Sequence[Path], options: BuildOptions, *, stage: Stage | None = None
+) -> BuildResult:
+    """Combine the outputs of shard builds into one folder: booklets, manifest, print runs, delivery.
+
+    Each booklet is checked against the sha256 its shard recorded before it is copied.
+    """
+    if not sources:
+        raise UsageError("merge: give the output folders of the shard builds, e.g. packgen merge out-1 out-2")
+    entries: dict[str, tuple[Entry, Path]] = {}
+    rows: dict[str, dict[str, Any]] = {}
+    for source in sources:
+        data = read_manifest(source)
+        if data is None:
+            raise InputError(
+                f"{source}: no readable manifest.json; give folders that packgen build wrote (-o)"
+            )
+        for item in data.get("members", []):
+            entry = Entry.from_dict(item)
+            if entry.id in entries and entries[entry.id][0].sha256 != entry.sha256:
+                raise InputError(
+                    f"{source}: member {entry.id} is also in {entries[entry.id][1]} with a different "
+                    "booklet; merge the shards of one build (same roster and config)"
+                )
+            entries[entry.id] = (entry, source)
+        for row in (data.get("delivery") or {}).get("rows", []):
+            rows[row["id"]] = {k: v for k, v in row.items() if k != "group"}
+    output = options.output
+    with output_lock(output):
+        (output / BOOKLETS_DIR).mkdir(parents=True, exist_ok=True)
+        remove_stale_parts(output / BOOKLETS_DIR)
+        for entry, source in entries.values():
+            if entry.status != "failed" and entry.file:
+                _copy_checked(source / entry.file, output / entry.file, entry.sha256)
+        merged = sorted((e for e, _ in entries.values()), key=lambda e: e.seq)
+        delivered = sorted(rows.values(), key=lambda r: r.get("seq", 0))
+        extra = {"merged": [str(s) for s in sources]}
+        return finish(config, output, merged, delivered, options, extra=extra, stage=stage)
+
+
+def _copy_checked(source: Path, target: Path, sha256: str) -> None:
+    if not source.is_file() or sha256_file(source) != sha256:
+        raise InputError(f"{source}: missing or changed since its build recorded it; build that shard again")
+    if source.resolve() == target.resolve() or (target.is_file() and sha256_file(target) == sha256):
+        return
+    tmp = target.with_name(f".{target.name}.part-{os.getpid()}")
+    shutil.copyfile(source, tmp)
+    os.replace(tmp, target)
+
+
+def delivery_rows(config: Config, members: list[tuple[Member, Entry]]) -> list[dict[str, Any]]:
+    """What the delivery team needs per member on the delivered plan whose booklet exists."""
+    plan = config.plans["delivered"]
+    rows = []
+    for member, entry in members:
+        if entry.status == "failed":
+            continue
+        rounds = [
+            r.date.isoformat()
+            for r in plan.rounds
+            if not r.routes or member.route in r.routes or member.branch in r.routes
+        ]
+        rows.append(
+            {
+                "id": member.id,
+                "name": member.name,
+                "branch": member.branch,
+                "route": member.route,
+                "address": member.address,
+                "phone": member.phone,
+                "rounds": rounds,
+                "file": entry.file,
+                "pages": entry.pages,
+                "seq": entry.seq,
+            }  # fmt: skip
+        )
+    return rows
+
+
+@contextlib.contextmanager
+def output_lock(output: Path) -> Iterator[None]:
+    """Hold ``output/.packgen.lock`` for the build; a second build into the same folder is refused.
+
+    ``flock`` is released by the kernel when the holder exits or is killed, so a lock file left
+    behind by a killed build never blocks the next one.
+    """
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+        fd = os.open(output / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise UsageError(
+            f"{output}: cannot create the output folder ({exc.strerror}); choose another with -o"
+        ) from None
+    try:
+        if not _try_lock(fd):
+            holder = os.read(fd, 64).decode("ascii", "replace").strip() or "?"
+            raise UsageError(
+                f"{output} is being built by another packgen (pid {holder}); wait for it to finish, "
+                "or build into another folder with -o"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode("ascii"))
+        yield
+    finally:
+        os.close(fd)
+
+
+def _try_lock(fd: int) -> bool:
+    if sys.platform == "win32":
+        import msvcrt
+
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)  # also released when the process ends
+        except OSError:
+            return False
+        return True
+    import fcntl
+
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def remove_stale_parts(folder: Path) -> None:
+    """Temporary files of a build that was killed; they never end in ``.pdf``."""
+    for part in folder.glob(".*.part-*"):
+        part.unlink(missing_ok=True)
+
+
+def inputs_fingerprint(config: Config, skip: Path | None = None) -> str:
+    """One hash of everything besides the member that a booklet depends on, computed once per build.
+
+    ``skip`` (the output folder) is left out, should the templates folder be the whole workspace.
+    """
+    digest = hashlib.sha256()
+    digest.update(f"packgen {__version__}\n".encode())
+    digest.update(config.model_dump_json().encode("utf-8"))
+    digest.update(f"\nSOURCE_DATE_EPOCH={os.environ.get('SOURCE_DATE_EPOCH', '')}\n".encode())
+    files: list[tuple[str, Path]] = []  #: (a name that does not depend on where the workspace is, path)
+    for label, folder in (
+        ("builtin", builtin_templates_dir()),
+        ("workspace", config.resolve(config.templates)),
+    ):
+        if folder.is_dir():
+            found = (p for p in folder.rglob("*") if p.is_file() and not (skip and p.is_relative_to(skip)))
+            files += sorted((f"{label}/{p.relative_to(folder).as_posix()}", p) for p in found)
+    for key, plan in config.plans.items():
+        files += [(f"material {key} {entry}", resolve_material(config, entry)) for entry in plan.materials]
+    for name, path in files:
+        digest.update(f"\n{name}\n".encode())
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def member_key(fingerprint: str, member: Member, assignment: Assignment) -> str:
+    """Changes when the member's data, plan or explanation, or any shared input changes.
+
+    The member's ``source`` (file and row) is left out: inserting a row must not rebuild everyone.
+    """
+    data = {
+        "member": member.model_dump(mode="json", exclude={"source"}),
+        "assignment": [assignment.plan, assignment.reason, assignment.source, assignment.rule],
+    }
+    text = fingerprint + json.dumps(data, ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def is_unchanged(output: Path, entry: Entry, before: Entry | None) -> bool:
+    """Built before with the same key, and the file on disk is the one that build wrote."""
+    if before is None or before.status == "failed" or before.key != entry.key or before.file != entry.file:
+        return False
+    path = output / entry.file
+    return path.is_file() and sha256_file(path) == before.sha256
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _entry(config: Config, member: Member, assignment: Assignment, seq: int, fingerprint: str) -> Entry:
+    return Entry(
+        id=member.id, name=member.name, branch=member.branch, plan=assignment.plan,
+        reason=assignment.explanation, rule=assignment.rule,
+        file=f"{BOOKLETS_DIR}/{booklet_filename(member.id)}", route=member.route,
+        gaps=coverage_gaps(assignment.plan, config.plans[assignment.plan], member),
+        key=member_key(fingerprint, member, assignment), seq=seq,
+    )  # fmt: skip
 
 
 def _render_all(
     config: Config,
-    chosen: list[tuple[Member, Assignment]],
+    todo: list[tuple[Member, Assignment, Entry]],
     output: Path,
     jobs: int,
     progress: Progress | None,
+    *,
+    offset: int,
+    total: int,
 ) -> list[Entry]:
-    jobs = jobs or os.cpu_count() or 1
+    """Render ``todo`` in-process (one job) or in a pool, never more than a few tasks queued at once."""
+    if not todo:
+        return []  # nothing to render: no worker started, WeasyPrint never imported
+    jobs = min(jobs or os.cpu_count() or 1, len(todo))
     entries: list[Entry] = []
-    if jobs == 1 or len(chosen) <= 1:
+
+    def report(entry: Entry) -> None:
+        entries.append(entry)
+        if progress:
+            progress(entry, offset + len(entries), total)
+
+    if jobs == 1:
         _init_worker(config)
-        for member, assignment in chosen:
-            entries.append(_build_one(member, assignment, output))
-            if progress:
-                progress(entries[-1], len(entries), len(chosen))
+        for member, assignment, entry in todo:
+            report(_build_one(member, assignment, entry, output))
         return entries
-    with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(config,)) as pool:
-        futures = [pool.submit(_build_one, m, a, output) for m, a in chosen]
-        for future in as_completed(futures):
-            entries.append(future.result())
-            if progress:
-                progress(entries[-1], len(entries), len(chosen))
+    pending = iter(todo)
+    pool: ProcessPoolExecutor | None = None
+    running: dict[Future[Entry], Entry] = {}
+    try:
+        while True:
+            if pool is None:
+                pool = ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(config,))
+            for member, assignment, entry in pending:
+                running[pool.submit(_build_one, member, assignment, entry, output)] = entry
+                if len(running) >= 2 * jobs:
+                    break
+            if not running:
+                break
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                entry = running.pop(future)
+                try:
+                    report(future.result())
+                except BrokenProcessPool:  # a worker was killed (out of memory?) or crashed
+                    entry.status, entry.error, entry.file = "failed", WORKER_DIED, ""
+                    report(entry)
+                    if pool is not None:
+                        pool.shutdown(wait=False, cancel_futures=True)
+                    pool = None  # the rest go to a fresh pool; running ones fail the same way
+    except BaseException:
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    if pool is not None:
+        pool.shutdown()
     return entries
 
 
-_renderer: Renderer | None = None
+_renderer: Any = None
 
 
 def _init_worker(config: Config) -> None:
     global _renderer
+    from packgen.render import Renderer
+
     _renderer = Renderer(config)
 
 
-def _build_one(member: Member, assignment: Assignment, output: Path) -> Entry:
+def render_booklet(member: Member, assignment: Assignment) -> bytes:
+    """The one place a batch turns (member, plan) into PDF bytes; the per-process renderer is reused."""
+    from packgen.plans import booklet_content
+
     assert _renderer is not None, "worker not initialised"
-    config = _renderer.config
-    relative = f"{BOOKLETS_DIR}/{booklet_filename(member.id)}"
-    entry = Entry(
-        id=member.id, name=member.name, branch=member.branch, plan=assignment.plan,
-        reason=assignment.explanation, rule=assignment.rule, file=relative, route=member.route,
-        gaps=coverage_gaps(assignment.plan, config.plans[assignment.plan], member),
-    )  # fmt: skip
+    return bytes(_renderer.pdf(booklet_content(_renderer.config, member, assignment)))
+
+
+def _build_one(member: Member, assignment: Assignment, entry: Entry, output: Path) -> Entry:
     try:
-        data = _renderer.pdf(booklet_content(config, member, assignment))
-    except PackgenError as exc:
-        entry.status, entry.error, entry.file = "failed", str(exc), ""
-        return entry
+        data = render_booklet(member, assignment)
     except Exception as exc:  # a bug or a library failure for one member must not stop the batch
-        entry.status, entry.error, entry.file = "failed", f"{type(exc).__name__}: {exc}", ""
+        message = str(exc) if isinstance(exc, PackgenError) else f"{type(exc).__name__}: {exc}"
+        (output / entry.file).unlink(missing_ok=True)  # an older booklet for this member is out of date
+        entry.status, entry.error, entry.file = "failed", message, ""
         return entry
-    write_atomic(output / relative, data)
-    entry.pages = pdf_page_count(data)
-    entry.sha256 = hashlib.sha256(data).hexdigest()
+    entry.status, entry.pages, entry.sha256 = "built", pdf_page_count(data), hashlib.sha256(data).hexdigest()
+    write_recorded(output, entry, data)
     return entry
+
+
+def write_recorded(output: Path, entry: Entry, data: bytes) -> None:
+    """Temporary file, journal line, rename: a booklet under its real name is always complete and known."""
+    path = output / entry.file
+    tmp = path.with_name(f".{path.name}.part-{os.getpid()}")
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    append_journal(output, entry)
+    os.replace(tmp, path)
 
 
 def pdf_page_count(data: bytes) -> int:
@@ -174,3 +520,7 @@ def pdf_page_count(data: bytes) -> int:
     from pypdf import PdfReader
 
     return len(PdfReader(io.BytesIO(data)).pages)
+
+
+def entry_dicts(entries: Iterable[Entry]) -> list[dict[str, Any]]:
+    return [asdict(e) for e in entries]

@@ -11,7 +11,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -19,6 +19,9 @@ from rich.console import Console
 from packgen import __version__
 from packgen.config import load_config
 from packgen.errors import PackgenError
+
+if TYPE_CHECKING:
+    from packgen.build import BuildResult
 
 app = typer.Typer(
     name="packgen",
@@ -177,6 +180,31 @@ def preview(
         out.print(f"booklet written to {pdf}", markup=False)
 
 
+PrintRunOpt = Annotated[
+    str,
+    typer.Option("--print-run", help="Combined PDFs for the print shop: one per plan, one for all, or none."),
+]
+PadToOpt = Annotated[
+    int,
+    typer.Option(
+        "--pad-to", help="Pad each booklet in the print run to a multiple of N pages (4: saddle stitch)."
+    ),
+]
+OrderOpt = Annotated[
+    str,
+    typer.Option(
+        "--order", help="Print run and delivery order: auto (route for delivered), branch or route."
+    ),
+]
+
+
+def _print_choices(print_run: str, order: str) -> None:
+    if print_run not in ("plan", "all", "none"):
+        raise UsageError(f"--print-run {print_run}: use plan, all or none")
+    if order not in ("auto", "branch", "route"):
+        raise UsageError(f"--order {order}: use auto, branch or route")
+
+
 @app.command()
 def build(
     profiles: ProfilesArg = None,
@@ -194,29 +222,83 @@ def build(
         list[str] | None, typer.Option("--plan", help="Only members on this plan.")
     ] = None,
     branch: Annotated[list[str] | None, typer.Option("--branch", help="Only members of this branch.")] = None,
+    shard: Annotated[
+        str | None, typer.Option("--shard", help="Build the K-th of N stable shares of the members (K/N).")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Rebuild every booklet, changed or not.")] = False,
+    print_run: PrintRunOpt = "plan",
+    pad_to: PadToOpt = 2,
+    order: OrderOpt = "auto",
     encoding: EncodingOpt = None,
     sheet: SheetOpt = None,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """All booklets, print run and manifest."""
-    from packgen.build import BuildOptions
+    """All booklets, print run, delivery list and labels, manifest."""
+    from packgen.build import BuildOptions, parse_shard
     from packgen.build import build as run_build
-    from packgen.progress import progress_reporter
+    from packgen.progress import progress_reporter, stage_reporter
 
     try:
         cfg = load_config(config)
+        _print_choices(print_run, order)
         options = BuildOptions(
             output=(output or cfg.resolve(cfg.output)).resolve(),
             jobs=jobs,
             only={part.strip() for part in only.split(",") if part.strip()} if only else None,
             plans=set(plan_filter) if plan_filter else None,
             branches=set(branch) if branch else None,
+            force=force,
+            shard=parse_shard(shard) if shard else None,
+            print_run=print_run,  # type: ignore[arg-type]
+            pad_to=pad_to,
+            order=order,  # type: ignore[arg-type]
         )
         with progress_reporter(err, enabled=not (quiet or as_json)) as report:
-            result = run_build(cfg, profiles or [], options, encoding=encoding, sheet=sheet, progress=report)
+            stage = stage_reporter(err, enabled=not (quiet or as_json))
+            result = run_build(
+                cfg, profiles or [], options, encoding=encoding, sheet=sheet, progress=report, stage=stage
+            )
     except PackgenError as exc:
         fail(exc)
+    except KeyboardInterrupt:
+        err.print(
+            "interrupted: finished booklets are kept; run the same command again to resume", markup=False
+        )
+        raise typer.Exit(130) from None
+    _show_result(cfg, result, as_json=as_json, quiet=quiet)
+
+
+@app.command()
+def merge(
+    sources: Annotated[list[Path], typer.Argument(help="Output folders of shard builds (--shard K/N).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder to merge into.")],
+    config: ConfigOpt = None,
+    print_run: PrintRunOpt = "plan",
+    pad_to: PadToOpt = 2,
+    order: OrderOpt = "auto",
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Combine shard outputs into one manifest, print run and delivery list."""
+    from packgen.build import BuildOptions
+    from packgen.build import merge as run_merge
+
+    try:
+        cfg = load_config(config)
+        _print_choices(print_run, order)
+        options = BuildOptions(output=output.resolve(), print_run=print_run, pad_to=pad_to, order=order)  # type: ignore[arg-type]
+        from packgen.progress import stage_reporter
+
+        result = run_merge(cfg, sources, options, stage=stage_reporter(err, enabled=not (quiet or as_json)))
+    except PackgenError as exc:
+        fail(exc)
+    _show_result(cfg, result, as_json=as_json, quiet=quiet)
+
+
+def _show_result(cfg: Config, result: BuildResult, *, as_json: bool, quiet: bool) -> NoReturn:
+    from packgen.build import entry_dicts
+
     if as_json:
         emit_json(
             {
@@ -225,6 +307,9 @@ def build(
                 "summary": result.summary,
                 "problems": [p.as_dict() for p in result.problems],
                 "failed": [{"id": e.id, "error": e.error} for e in result.failed],
+                "members": entry_dicts(result.entries),
+                "print_runs": [{k: v for k, v in r.items() if k != "booklets"} for r in result.print_runs],
+                "delivery": {k: v for k, v in result.delivery.items() if k != "rows"},
             }  # fmt: skip
         )
         raise typer.Exit(result.exit_code)
@@ -236,6 +321,12 @@ def build(
         from packgen.progress import summary_table
 
         out.print(summary_table(cfg, result))
+        for run in result.print_runs:
+            out.print(f"print run: {result.output / run['file']} ({run['pages']} pages)", markup=False)
+        if result.delivery:
+            out.print(f"delivery list: {result.output / result.delivery['list']}", markup=False)
+            if result.delivery.get("labels_file"):
+                out.print(f"address labels: {result.output / result.delivery['labels_file']}", markup=False)
         out.print(f"manifest: {result.output / 'manifest.json'}", markup=False)
     raise typer.Exit(result.exit_code)
 

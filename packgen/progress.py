@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -43,6 +43,17 @@ def progress_reporter(console: Console, *, enabled: bool = True) -> Iterator[Pro
             bar.update(task, completed=done, total=total)
 
         yield update
+
+
+def stage_reporter(console: Console, *, enabled: bool = True) -> Callable[[str], None] | None:
+    """One line when the build moves on from booklets to print runs, delivery and the manifest."""
+    if not enabled:
+        return None
+
+    def stage(what: str) -> None:
+        console.print(f"writing {what}", markup=False, style="dim")
+
+    return stage
 
 
 def summary_table(config: Config, result: BuildResult) -> Table:

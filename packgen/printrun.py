@@ -1,0 +1,145 @@
+"""The print run: the booklets combined into one PDF per plan (or one for all) for the print shop.
+
+Booklets come in a useful order (plan, then delivery route or branch), each padded with blank
+pages so the next one starts on a right-hand (odd) page — or to a multiple of 4 pages for
+saddle-stitch binding. Page numbers restart per booklet because each booklet keeps its own printed
+footer; the PDF's page labels and bookmarks say the same to a viewer. A print run whose booklets
+did not change since the last build is kept as is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from packgen.config import PLAN_KEYS
+from packgen.manifest import Entry
+
+PRINT_DIR = "print"
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where one booklet sits in a print run (pages are 1-based)."""
+
+    id: str
+    name: str
+    file: str
+    first_page: int
+    pages: int
+    blank: int  #: blank pages added after it
+
+
+def print_order(entries: list[Entry], order: str = "auto") -> list[Entry]:
+    """Plan, then route (``route``; ``auto`` for delivered) or branch, then roster order."""
+
+    def key(entry: Entry) -> tuple[int, str, str, int]:
+        by_route = order == "route" or (order == "auto" and entry.plan == "delivered")
+        group = entry.route if by_route else entry.branch
+        plan = PLAN_KEYS.index(entry.plan) if entry.plan in PLAN_KEYS else len(PLAN_KEYS)
+        return plan, group, entry.branch, entry.seq
+
+    return sorted(entries, key=key)
+
+
+def padding(pages: int, pad_to: int) -> int:
+    """Blank pages after a booklet of ``pages`` so the next one starts on a multiple of ``pad_to``."""
+    return -pages % pad_to
+
+
+def layout(entries: list[Entry], pad_to: int) -> list[Placement]:
+    placements, page = [], 1
+    for entry in entries:
+        blank = padding(entry.pages, pad_to)
+        placements.append(Placement(entry.id, entry.name, entry.file, page, entry.pages, blank))
+        page += entry.pages + blank
+    return placements
+
+
+def write_print_runs(
+    output: Path,
+    entries: list[Entry],
+    mode: str,
+    *,
+    pad_to: int = 2,
+    order: str = "auto",
+    previous: list[dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
+    """Write the print runs for ``mode`` (``plan``, ``all`` or ``none``); return their manifest records."""
+    usable = [e for e in entries if e.status != "failed" and e.file]
+    groups: dict[str, list[Entry]] = {}
+    if mode == "all" and usable:
+        groups["all"] = usable
+    elif mode == "plan":
+        for entry in usable:
+            groups.setdefault(entry.plan, []).append(entry)
+    folder = output / PRINT_DIR
+    earlier = {r.get("file"): r for r in previous or [] if isinstance(r, dict)}
+    records = []
+    for name in sorted(groups, key=lambda k: PLAN_KEYS.index(k) if k in PLAN_KEYS else -1):
+        placements = layout(print_order(groups[name], order), pad_to)
+        relative = f"{PRINT_DIR}/print-run-{name}.pdf"
+        key = _key(placements, groups[name], pad_to)
+        record: dict[str, Any] = {
+            "file": relative,
+            "plan": name,
+            "pad_to": pad_to,
+            "order": order,
+            "key": key,
+        }
+        before = earlier.get(relative)
+        if before and before.get("key") == key and _intact(output / relative, before.get("sha256", "")):
+            record.update(pages=before["pages"], sha256=before["sha256"], status="unchanged")
+        else:
+            folder.mkdir(parents=True, exist_ok=True)
+            pages, sha = combine(output, placements, output / relative)
+            record.update(pages=pages, sha256=sha, status="built")
+        record["booklets"] = [asdict(p) for p in placements]
+        records.append(record)
+    kept = {output / r["file"] for r in records}
+    for stale in folder.glob("print-run-*.pdf") if folder.is_dir() else []:
+        if stale not in kept:
+            stale.unlink()  # a print run for a plan this build has no booklets for would mislead
+    return records
+
+
+def _key(placements: list[Placement], entries: list[Entry], pad_to: int) -> str:
+    sha = {e.id: e.sha256 for e in entries}
+    data = [pad_to, [(p.id, p.name, sha[p.id]) for p in placements]]
+    return hashlib.sha256(json.dumps(data, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+def _intact(path: Path, sha256: str) -> bool:
+    from packgen.build import sha256_file
+
+    return path.is_file() and sha256_file(path) == sha256
+
+
+def combine(output: Path, placements: list[Placement], target: Path) -> tuple[int, str]:
+    """Append the booklets with their blank pages; write to a temporary name and rename."""
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.constants import PageLabelStyle
+
+    from packgen.build import sha256_file
+
+    writer = PdfWriter()
+    for placement in placements:
+        reader = PdfReader(output / placement.file)
+        start = len(writer.pages)
+        writer.append(reader, outline_item=f"{placement.id} {placement.name}", import_outline=False)
+        box = reader.pages[-1].mediabox
+        for _ in range(placement.blank):
+            writer.add_blank_page(width=float(box.width), height=float(box.height))
+        end = len(writer.pages) - 1
+        writer.set_page_label(start, end, style=PageLabelStyle.DECIMAL, prefix=f"{placement.id}-", start=1)
+    tmp = target.with_name(f".{target.name}.part-{os.getpid()}")
+    with open(tmp, "wb") as handle:
+        writer.write(handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, target)
+    return len(writer.pages), sha256_file(target)

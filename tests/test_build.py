@@ -1,0 +1,361 @@
+"""Batch builds: resume after a kill, failure isolation, the lock, shards and merge, the manifest.
+
+A small workspace template (one to three A5 pages per member) keeps every build quick; the
+booklets are still real WeasyPrint PDFs, read back with pypdf and poppler.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, pdftotext
+from pypdf import PdfReader
+
+from packgen.build import WORKER_DIED, BuildOptions, in_shard, output_lock, parse_shard
+from packgen.errors import UsageError
+
+TEMPLATE = """<!DOCTYPE html>
+<html lang="zh-CN"><head><meta charset="utf-8"><style>
+@page { size: A5; margin: 15mm;
+  @bottom-center { content: "第 " counter(page) " 页 / 共 " counter(pages) " 页"; font-family: "Noto Sans CJK SC"; } }
+body { font-family: "Noto Sans CJK SC"; }
+section + section { break-before: page; }
+</style></head><body>
+<section><h1>{{ member.name }}</h1><p>{{ member.id }} · {{ plan_label }}</p><p>{{ assignment.explanation }}</p>
+{{ extra_line }}</section>
+{% for i in range(member.extra.get('页数', '1') | int - 1) %}<section>学习记录 {{ i + 2 }}</section>{% endfor %}
+</body></html>
+"""
+HEADER = "党员编号,姓名,所在党支部,邮寄地址,送学路线,指定学习方式,页数"
+MEMBERS = [
+    ("T01", "张建国", "东湖村党支部", "临江县人民路1号", "一线", "送学上门", "2"),
+    ("T02", "李秀英", "西岭村党支部", "", "", "就地自学", "1"),
+    ("T03", "王志强", "东湖村党支部", "", "", "线上联学", "3"),
+    ("T04", "陈静", "西岭村党支部", "苏州市星湖街2号", "二线", "送学上门", "1"),
+    ("T05", "刘洋", "东湖村党支部", "", "", "就地自学", "2"),
+    ("T06", "赵敏", "西岭村党支部", "", "", "线上联学", "1"),
+    ("T07", "孙立", "东湖村党支部", "临江县工业园3号", "一线", "送学上门", "3"),
+    ("T08", "周红", "西岭村党支部", "", "", "就地自学", "2"),
+    ("T09", "吴刚", "东湖村党支部", "", "", "线上联学", "1"),
+    ("T10", "郑丽", "西岭村党支部", "无锡市长江路4号", "二线", "送学上门", "2"),
+    ("T11", "冯涛", "东湖村党支部", "", "", "就地自学", "3"),
+    ("T12", "何芳", "西岭村党支部", "", "", "线上联学", "1"),
+]
+
+
+def make_workspace(root: Path, members: list[tuple[str, ...]] = MEMBERS, template: str = TEMPLATE) -> Path:
+    """A workspace in ``root``: the small template override and ``profiles/roster.csv``."""
+    (root / "templates").mkdir(parents=True, exist_ok=True)
+    (root / "templates" / "booklet.html.j2").write_text(
+        template.replace("{{ extra_line }}", ""), encoding="utf-8"
+    )
+    (root / "profiles").mkdir(exist_ok=True)
+    lines = [HEADER, *(",".join(m) for m in members)]
+    (root / "profiles" / "roster.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return root
+
+
+def manifest(out: Path) -> dict:
+    return json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+
+
+def statuses(out: Path) -> dict[str, str]:
+    return {e["id"]: e["status"] for e in manifest(out)["members"]}
+
+
+def test_killed_build_resumes_with_finished_booklets_unchanged(run, tmp_path: Path) -> None:
+    make_workspace(tmp_path)
+    out = tmp_path / "out"
+    booklets = out / "booklets"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "packgen", "build", "-o", str(out), "-j", "1", "--quiet"],
+        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    try:
+        while process.poll() is None and len(list(booklets.glob("*.pdf"))) < 3:
+            time.sleep(0.02)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    finished = {p.stem: p.stat().st_mtime_ns for p in booklets.glob("*.pdf")}
+    assert 3 <= len(finished) < len(MEMBERS), "the build was not killed midway"
+    assert not (out / "manifest.json").exists()
+
+    result = run("build", "-o", out, "-j", "1", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    status = {e["id"]: e["status"] for e in data["members"]}
+    assert {i for i, s in status.items() if s == "unchanged"} == set(finished)
+    assert {i for i, s in status.items() if s == "built"} == {m[0] for m in MEMBERS} - set(finished)
+    for member_id, mtime in finished.items():
+        assert (booklets / f"{member_id}.pdf").stat().st_mtime_ns == mtime  # not written again
+    for entry, member in zip(data["members"], MEMBERS, strict=True):
+        reader = PdfReader(out / entry["file"])
+        assert len(reader.pages) == entry["pages"] == int(member[6])
+        assert member[1] in reader.pages[0].extract_text()
+    assert sorted(p.name for p in booklets.iterdir()) == [f"{m[0]}.pdf" for m in MEMBERS]
+    assert not (out / ".packgen-journal.jsonl").exists()
+
+    again = run("build", "-o", out, "-j", "1", "--json")
+    assert set(json.loads(again.stdout)["summary"]["by_status"]) == {"unchanged"}
+
+
+def test_one_member_breaking_the_template_fails_alone(run, tmp_path: Path) -> None:
+    make_workspace(
+        tmp_path, MEMBERS[:3], TEMPLATE.replace("{{ extra_line }}", "<p>工号 {{ member.extra['工号'] }}</p>")
+    )
+    roster = tmp_path / "profiles" / "roster.csv"
+    lines = roster.read_text(encoding="utf-8").splitlines()
+    roster.write_text(
+        "\n".join(line + (",工号" if i == 0 else f",G{i}") for i, line in enumerate(lines)) + "\n"
+    )
+    (tmp_path / "profiles" / "late.yaml").write_text(
+        "- 党员编号: T99\n  姓名: 林晓\n  所在党支部: 东湖村党支部\n", encoding="utf-8"
+    )
+    out = tmp_path / "out"
+    result = run("build", "-o", out, "-j", "2")
+    assert result.exit_code == 1
+    error = "late.yaml, item 1: template error: 'dict object' has no attribute '工号'"
+    assert f"failed: T99 林晓: {error}" in result.stderr
+    assert re.search(r"^\[\d/4\] built T01 张建国$", result.stderr, re.MULTILINE)  # plain progress, not a TTY
+    assert "\nwriting print runs\nwriting delivery list and labels\nwriting manifest\n" in result.stderr
+    entries = {e["id"]: e for e in manifest(out)["members"]}
+    assert entries["T99"]["status"] == "failed" and entries["T99"]["error"] == error
+    assert entries["T99"]["file"] == "" and not (out / "booklets" / "T99.pdf").exists()
+    for member_id in ("T01", "T02", "T03"):
+        assert entries[member_id]["status"] == "built"
+        assert "工号 G" in pdftotext(out / entries[member_id]["file"])
+    rows = list(csv.DictReader(io.StringIO((out / "manifest.csv").read_text(encoding="utf-8-sig"))))
+    assert [(r["id"], r["status"], r["error"]) for r in rows if r["status"] == "failed"] == [
+        ("T99", "failed", error)
+    ]
+    print_run = manifest(out)["print_runs"]
+    assert "T99" not in {b["id"] for run_ in print_run for b in run_["booklets"]}
+
+
+def test_shards_merged_equal_one_unsharded_build(run, tmp_path: Path) -> None:
+    make_workspace(tmp_path, MEMBERS[:7])
+    whole = run("build", "-o", tmp_path / "whole", "-j", "2", "--quiet")
+    assert whole.exit_code == 0, whole.output
+    shards = []
+    for k in (1, 2, 3):
+        result = run("build", "-o", tmp_path / f"shard-{k}", "-j", "1", "--shard", f"{k}/3", "--quiet")
+        assert result.exit_code == 0, result.output
+        shards.append({e["id"] for e in manifest(tmp_path / f"shard-{k}")["members"]})
+    assert sum(len(s) for s in shards) == 7 and set.union(*shards) == {m[0] for m in MEMBERS[:7]}
+    assert all(manifest(tmp_path / f"shard-{k}")["shard"] == f"{k}/3" for k in (1, 2, 3))
+
+    merged = run("merge", *(tmp_path / f"shard-{k}" for k in (1, 2, 3)), "-o", tmp_path / "merged", "--quiet")
+    assert merged.exit_code == 0, merged.output
+    one, combined = manifest(tmp_path / "whole"), manifest(tmp_path / "merged")
+    assert combined["members"] == one["members"]
+    assert combined["summary"] == one["summary"]
+    for entry in one["members"]:
+        assert (tmp_path / "merged" / entry["file"]).read_bytes() == (
+            tmp_path / "whole" / entry["file"]
+        ).read_bytes()
+    strip = [{k: v for k, v in r.items() if k != "status"} for r in one["print_runs"]]
+    assert [{k: v for k, v in r.items() if k != "status"} for r in combined["print_runs"]] == strip
+    assert (tmp_path / "merged" / "delivery" / "delivery-list.csv").read_bytes() == (
+        tmp_path / "whole" / "delivery" / "delivery-list.csv"
+    ).read_bytes()
+    assert (tmp_path / "merged" / "manifest.csv").read_bytes() == (
+        tmp_path / "whole" / "manifest.csv"
+    ).read_bytes()
+
+
+def test_changed_member_rebuilds_alone_and_force_rebuilds_all(run, tmp_path: Path) -> None:
+    make_workspace(tmp_path, MEMBERS[:3])
+    out = tmp_path / "out"
+    assert run("build", "-o", out, "-j", "1", "--quiet").exit_code == 0
+    roster = tmp_path / "profiles" / "roster.csv"
+    roster.write_text(roster.read_text(encoding="utf-8").replace("李秀英", "李秀玲"), encoding="utf-8")
+    assert run("build", "-o", out, "-j", "1", "--quiet").exit_code == 0
+    assert statuses(out) == {"T01": "unchanged", "T02": "built", "T03": "unchanged"}
+    assert "李秀玲" in pdftotext(out / "booklets" / "T02.pdf")
+    runs = {r["plan"]: r["status"] for r in manifest(out)["print_runs"]}
+    assert runs == {"self_study": "built", "online": "unchanged", "delivered": "unchanged"}
+
+    assert run("build", "-o", out, "-j", "1", "--quiet", "--only", "T03").exit_code == 0
+    assert statuses(out) == {"T03": "unchanged"}
+    assert run("build", "-o", out, "-j", "1", "--quiet").exit_code == 0  # the narrower build forgot none
+    assert set(statuses(out).values()) == {"unchanged"}
+
+    template = tmp_path / "templates" / "booklet.html.j2"
+    template.write_text(
+        template.read_text(encoding="utf-8").replace("学习记录", "学习记录表"), encoding="utf-8"
+    )
+    assert run("build", "-o", out, "-j", "1", "--quiet").exit_code == 0
+    assert set(statuses(out).values()) == {"built"}
+    assert run("build", "-o", out, "-j", "1", "--quiet", "--force").exit_code == 0
+    assert set(statuses(out).values()) == {"built"}
+
+
+def test_a_second_build_into_the_same_folder_is_refused(run, tmp_path: Path) -> None:
+    make_workspace(tmp_path, MEMBERS[:1])
+    out = tmp_path / "out"
+    with output_lock(out):
+        result = run("build", "-o", out)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"error: {out} is being built by another packgen (pid {os.getpid()}); wait for it to finish, "
+        "or build into another folder with -o\n"
+    )
+    assert not (out / "booklets").exists()
+    # the lock file stays behind, as after a killed build: it must not block the next one
+    assert (out / ".packgen.lock").exists()
+    assert run("build", "-o", out, "--quiet").exit_code == 0
+
+
+def test_manifest_csv_opens_in_excel_with_chinese_and_no_formulas(run, tmp_path: Path) -> None:
+    make_workspace(tmp_path, [("T01", "=HYPERLINK(1)", "@东湖村党支部", "", "", "就地自学", "1")])
+    out = tmp_path / "out"
+    assert run("build", "-o", out, "--quiet").exit_code == 0
+    raw = (out / "manifest.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    row = next(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert (row["name"], row["branch"], row["plan"]) == ("'=HYPERLINK(1)", "'@东湖村党支部", "self_study")
+    assert manifest(out)["members"][0]["name"] == "=HYPERLINK(1)"  # the JSON keeps the data as it is
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--shard", "4/3"], "error: --shard 4/3: K must be between 1 and N (here 1 to 3)\n"),
+        (
+            ["--shard", "half"],
+            "error: --shard 'half': expected K/N, e.g. --shard 1/3 for the first of three shares\n",
+        ),
+        (["--pad-to", "3"], "error: --pad-to 3: must be an even number of pages (2 for duplex, 4 …)\n"),
+        (["--print-run", "some"], "error: --print-run some: use plan, all or none\n"),
+        (["--only", "T01,NOPE"], "error: --only: no member with id NOPE in the profiles\n"),
+        (["--plan", "home"], "error: --plan: unknown plan home; use self_study, online, delivered\n"),
+    ],
+)
+def test_bad_build_options_exit_2_with_one_line(run, tmp_path: Path, args: list[str], message: str) -> None:
+    make_workspace(tmp_path, MEMBERS[:1])
+    result = run("build", "-o", tmp_path / "out", *args)
+    assert (result.exit_code, result.stderr) == (2, message)
+    assert not (tmp_path / "out" / "booklets").exists()
+
+
+def test_merge_refuses_a_folder_without_manifest(run, tmp_path: Path) -> None:
+    result = run("merge", tmp_path / "nothing", "-o", tmp_path / "merged")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"error: {tmp_path / 'nothing'}: no readable manifest.json; give folders that packgen build wrote (-o)\n"
+    )
+
+
+def test_shards_are_stable_and_cover_everyone_once() -> None:
+    ids = [f"QS{i:04d}" for i in range(300)]
+    for n in (1, 2, 3, 7):
+        owners = [[k for k in range(1, n + 1) if in_shard(i, (k, n))] for i in ids]
+        assert all(len(o) == 1 for o in owners)
+    assert parse_shard(" 2 / 5 ") == (2, 5)
+    with pytest.raises(UsageError):
+        parse_shard("0/3")
+    assert BuildOptions(output=Path("x")).pad_to == 2
+
+
+def test_no_change_rerun_does_not_import_weasyprint(tmp_path: Path) -> None:
+    make_workspace(tmp_path, MEMBERS[:2])
+    script = (
+        "import sys; from pathlib import Path; from packgen.config import load_config;"
+        "from packgen.build import build, BuildOptions;"
+        "r = build(load_config(), options=BuildOptions(output=Path('out'), jobs=1));"
+        "print(sorted({e.status for e in r.entries}), 'weasyprint' in sys.modules)"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    first = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, env=env
+    )
+    assert first.stdout.strip() == "['built'] True", first.stderr
+    second = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, env=env
+    )
+    assert second.stdout.strip() == "['unchanged'] False", second.stderr
+
+
+def test_example_ci_workflow_shards_and_merges() -> None:
+    import yaml
+
+    workflow = yaml.safe_load((ROOT / "examples" / "ci" / "print-run.yml").read_text(encoding="utf-8"))
+    shards = workflow["jobs"]["shard"]["strategy"]["matrix"]["shard"]
+    assert shards == list(range(1, int(workflow["env"]["SHARDS"]) + 1))
+    steps = " ".join(str(step.get("run", "")) for job in workflow["jobs"].values() for step in job["steps"])
+    assert "packgen build --shard ${{ matrix.shard }}/${{ env.SHARDS }}" in steps
+    assert "packgen merge shards/shard-* -o print-run" in steps
+    assert workflow["jobs"]["merge"]["needs"] == "shard"
+
+
+def test_a_killed_worker_fails_its_booklets_and_the_rest_build(tmp_path: Path) -> None:
+    make_workspace(tmp_path, MEMBERS[:6])
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "packgen", "build", "-o", str(out), "-j", "2", "--json"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(
+        command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
+    while process.poll() is None and not list((out / "booklets").glob("*.pdf")):
+        time.sleep(0.02)
+    workers = subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True, text=True).stdout.split()
+    os.kill(int(workers[0]), signal.SIGKILL)
+    stdout, _ = process.communicate()
+    data = json.loads(stdout)
+    assert process.returncode == 1 == data["exit_code"]
+    assert data["failed"] and all(f["error"] == WORKER_DIED for f in data["failed"])
+    assert data["summary"]["by_status"]["built"] + len(data["failed"]) == 6
+
+    again = subprocess.run(
+        [*command[:-2], "1", "--json"], cwd=tmp_path, capture_output=True, text=True, env=env
+    )
+    assert again.returncode == 0, again.stderr
+    status = {e["id"]: e["status"] for e in json.loads(again.stdout)["members"]}
+    assert {i for i, s in status.items() if s == "built"} == {f["id"] for f in data["failed"]}
+
+
+def test_fingerprint_follows_content_not_location(tmp_path: Path) -> None:
+    from packgen.build import inputs_fingerprint
+    from packgen.config import load_config
+
+    first = make_workspace(tmp_path / "a", MEMBERS[:1])
+    second = make_workspace(tmp_path / "b", MEMBERS[:1])
+    assert inputs_fingerprint(load_config(workspace=first)) == inputs_fingerprint(
+        load_config(workspace=second)
+    )
+    (second / "templates" / "extra.css").write_text("h1 { color: red }", encoding="utf-8")
+    assert inputs_fingerprint(load_config(workspace=first)) != inputs_fingerprint(
+        load_config(workspace=second)
+    )
+
+
+def test_ctrl_c_stops_with_130_and_keeps_finished_booklets(tmp_path: Path) -> None:
+    make_workspace(tmp_path, MEMBERS[:6])
+    out = tmp_path / "out"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "packgen", "build", "-o", str(out), "-j", "1"],
+        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as a terminal would start it
+    )  # fmt: skip
+    while process.poll() is None and not list((out / "booklets").glob("*.pdf")):
+        time.sleep(0.02)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate()
+    assert process.returncode == 130
+    assert stderr.endswith("interrupted: finished booklets are kept; run the same command again to resume\n")
+    assert "Traceback" not in stderr
+    for pdf in (out / "booklets").glob("*.pdf"):
+        assert len(PdfReader(pdf).pages) >= 1

@@ -1,0 +1,132 @@
+"""The print run and the delivery papers, read back from the PDFs and CSV a build writes."""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import pdftotext
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pypdf import PdfReader
+from test_build import MEMBERS, make_workspace, manifest
+
+from packgen.build import BuildOptions, BuildResult, build
+from packgen.config import load_config
+from packgen.manifest import Entry
+from packgen.printrun import layout, print_order
+
+EXTRA = [
+    ("T13", "钱进", "东湖村党支部", "", "一线", "送学上门", "1"),  # no address: listed, no label
+    ("T14", "林晓", "西岭村党支部", "<b>常州市</b>新北区5号", "二线", "送学上门", "1"),
+]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> BuildResult:
+    workspace = make_workspace(tmp_path_factory.mktemp("ws"), MEMBERS + EXTRA)
+    config = load_config(workspace=workspace)
+    return build(config, options=BuildOptions(output=workspace / "out", jobs=2))
+
+
+def check_print_run(path: Path, booklets: list[dict], pad_to: int) -> None:
+    reader = PdfReader(path)
+    expected = sum(b["pages"] + b["blank"] for b in booklets)
+    assert len(reader.pages) == expected
+    assert all((b["pages"] + b["blank"]) % pad_to == 0 for b in booklets)
+    text = {}
+    for b in booklets:
+        assert b["first_page"] % pad_to == 1  # odd: a right-hand page
+        first = pdftotext(path, b["first_page"], b["first_page"])
+        assert b["name"] in first and b["id"] in first
+        assert f"第1页/共{b['pages']}页" in first.replace(" ", "")  # page numbers restart per booklet
+        assert reader.page_labels[b["first_page"] - 1] == f"{b['id']}-1"
+        for blank in range(b["first_page"] + b["pages"], b["first_page"] + b["pages"] + b["blank"]):
+            text[blank] = pdftotext(path, blank, blank).strip()
+    assert set(text.values()) <= {""}
+
+
+def test_print_run_per_plan_pads_each_booklet_to_start_on_an_odd_page(built: BuildResult) -> None:
+    runs = {r["plan"]: r for r in built.print_runs}
+    assert list(runs) == ["self_study", "online", "delivered"]
+    for record in runs.values():
+        assert record["pages"] == sum(b["pages"] + b["blank"] for b in record["booklets"])
+        check_print_run(built.output / record["file"], record["booklets"], 2)
+    # delivered: by route (一线 before 二线), then branch, then roster order; others by branch
+    assert [b["id"] for b in runs["delivered"]["booklets"]] == ["T01", "T07", "T13", "T04", "T10", "T14"]
+    assert [b["id"] for b in runs["self_study"]["booklets"]] == ["T05", "T11", "T02", "T08"]
+    assert sorted(p.name for p in (built.output / "print").iterdir()) == [
+        "print-run-delivered.pdf", "print-run-online.pdf", "print-run-self_study.pdf",
+    ]  # fmt: skip
+
+
+def test_print_run_all_padded_to_four_for_saddle_stitch(run, built: BuildResult, tmp_path: Path) -> None:
+    merged = tmp_path / "merged"
+    result = run("merge", built.output, "-o", merged, "--print-run", "all", "--pad-to", "4", "--quiet")
+    assert result.exit_code == 0, result.output
+    assert [p.name for p in (merged / "print").iterdir()] == ["print-run-all.pdf"]
+    (record,) = manifest(merged)["print_runs"]
+    assert record["pages"] % 4 == 0
+    check_print_run(merged / record["file"], record["booklets"], 4)
+    plans = [
+        next(e["plan"] for e in manifest(merged)["members"] if e["id"] == b["id"]) for b in record["booklets"]
+    ]
+    assert plans == sorted(plans, key=["self_study", "online", "delivered"].index)
+    assert len(plans) == len(MEMBERS + EXTRA)
+
+
+def test_delivery_list_and_labels_for_the_delivered_plan(built: BuildResult) -> None:
+    rows = list(
+        csv.DictReader(io.StringIO((built.output / "delivery" / "delivery-list.csv").read_text("utf-8-sig")))
+    )
+    assert [(r["送学路线"], r["党员编号"]) for r in rows] == [
+        ("一线", "T01"), ("一线", "T07"), ("一线", "T13"), ("二线", "T04"), ("二线", "T10"), ("二线", "T14"),
+    ]  # fmt: skip
+    no_address = next(r for r in rows if r["党员编号"] == "T13")
+    assert (no_address["邮寄地址"], no_address["备注"]) == ("", "缺少地址，无法送达，请与支部联系")
+    assert built.delivery["members"] == 6 and built.delivery["labels"] == 5
+
+    labels = built.output / "delivery" / "labels.pdf"
+    reader = PdfReader(labels)
+    assert len(reader.pages) == 1
+    assert (round(float(reader.pages[0].mediabox.width)), round(float(reader.pages[0].mediabox.height))) == (
+        595,
+        842,
+    )
+    text = pdftotext(labels)
+    for name, address in [
+        ("张建国", "临江县人民路1号"),
+        ("郑丽", "无锡市长江路4号"),
+        ("林晓", "<b>常州市</b>新北区5号"),
+    ]:
+        assert f"{name} 同志 收" in text and address in text
+    assert "钱进" not in text
+
+
+@settings(deadline=None)  # a loaded CI machine must not fail it
+@given(st.lists(st.integers(min_value=1, max_value=60), max_size=30), st.sampled_from([2, 4]))
+def test_layout_starts_every_booklet_on_a_multiple_plus_one(pages: list[int], pad_to: int) -> None:
+    entries = [
+        Entry(id=f"M{i}", name="", branch="", plan="online", reason="", pages=n) for i, n in enumerate(pages)
+    ]
+    placements = layout(print_order(entries), pad_to)
+    page = 1
+    for placement, count in zip(placements, pages, strict=True):
+        assert placement.first_page == page and page % pad_to == 1 % pad_to
+        assert 0 <= placement.blank < pad_to and (count + placement.blank) % pad_to == 0
+        page += count + placement.blank
+
+
+def test_merge_refuses_a_booklet_changed_after_its_build(run, built: BuildResult, tmp_path: Path) -> None:
+    shard = tmp_path / "shard"
+    shutil.copytree(built.output, shard)
+    (shard / "booklets" / "T04.pdf").write_bytes(b"%PDF-1.7 not the booklet that was built")
+    result = run("merge", shard, "-o", tmp_path / "merged")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"error: {shard / 'booklets' / 'T04.pdf'}: missing or changed since its build recorded it; "
+        "build that shard again\n"
+    )
