@@ -34,7 +34,7 @@ from packgen.config import Config
 from packgen.errors import InputError, PackgenError, UsageError
 from packgen.manifest import Entry, append_journal, previous_entries, read_manifest, summarize, write_manifest
 from packgen.members import Member, Problem, Roster, load_roster
-from packgen.plans import coverage_gaps, resolve_material
+from packgen.plans import coverage_gaps, material_file, resolve_material
 from packgen.rules import Assignment, assign_plans
 
 BOOKLETS_DIR = "booklets"
@@ -366,7 +366,10 @@ def inputs_fingerprint(config: Config, skip: Path | None = None) -> str:
             found = (p for p in folder.rglob("*") if p.is_file() and not (skip and p.is_relative_to(skip)))
             files += sorted((f"{label}/{p.relative_to(folder).as_posix()}", p) for p in found)
     for key, plan in config.plans.items():
-        files += [(f"material {key} {entry}", resolve_material(config, entry)) for entry in plan.materials]
+        files += [
+            (f"material {key} {material_file(entry)}", resolve_material(config, material_file(entry)))
+            for entry in plan.materials
+        ]
     for name, path in files:
         digest.update(f"\n{name}\n".encode())
         digest.update(hashlib.sha256(path.read_bytes()).digest())

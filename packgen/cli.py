@@ -18,10 +18,11 @@ from rich.console import Console
 
 from packgen import __version__
 from packgen.config import load_config
-from packgen.errors import PackgenError
+from packgen.errors import PackgenError, UsageError
 
 if TYPE_CHECKING:
     from packgen.build import BuildResult
+    from packgen.config import Config
 
 app = typer.Typer(
     name="packgen",
