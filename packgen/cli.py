@@ -119,6 +119,10 @@ def plan(
         list[str] | None, typer.Option("--plan", help="Only members on this plan.")
     ] = None,
     branch: Annotated[list[str] | None, typer.Option("--branch", help="Only members of this branch.")] = None,
+    export: Annotated[
+        Path | None,
+        typer.Option("--export", help="Also write the plan to FILE: .xlsx (members, counts, gaps) or .csv."),
+    ] = None,
     encoding: EncodingOpt = None,
     sheet: SheetOpt = None,
     as_json: JsonOpt = False,
@@ -132,6 +136,10 @@ def plan(
         cfg = load_config(config)
         roster, assigned = read_and_assign(cfg, profiles or [], encoding=encoding, sheet=sheet)
         report = plan_report(cfg, assigned, plans=plan_filter, branches=branch)
+        if export is not None:
+            from packgen.report import plan_frames, write_plan_export
+
+            write_plan_export(export, plan_frames(cfg, report))
     except PackgenError as exc:
         fail(exc)
     if as_json:
