@@ -34,6 +34,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "latest.json"
@@ -113,16 +114,24 @@ class TreeMemory:
     what the machine must have.
     """
 
-    def __init__(self, pid: int, interval: float = 0.1) -> None:
+    def __init__(self, pid: int, booklets: Path | None = None, interval: float = 0.1) -> None:
         self.pid, self.interval, self.rss, self.pss = pid, interval, 0, 0
+        self.booklets = booklets
+        #: (booklets written, peak PSS MB so far): shows whether memory grows as the build goes on
+        self.timeline: list[tuple[int, float]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
+        last = time.monotonic()
         while not self._stop.is_set():
             rss, pss = self._sample()
             self.rss, self.pss = max(self.rss, rss), max(self.pss, pss)
+            if self.booklets is not None and time.monotonic() - last > 10:
+                last = time.monotonic()
+                done = len(list(self.booklets.glob("*.pdf"))) if self.booklets.is_dir() else 0
+                self.timeline.append((done, round(self.pss / 2**20, 1)))
             self._stop.wait(self.interval)
 
     def _sample(self) -> tuple[int, int]:
@@ -156,20 +165,25 @@ class TreeMemory:
         return self.rss, self.pss
 
 
-def run_build(workspace: Path, output: Path, jobs: int) -> dict[str, float]:
+def run_build(workspace: Path, output: Path, jobs: int) -> dict[str, Any]:
     """One ``packgen build`` as a user runs it; wall time and peak memory of its process tree."""
     command = [sys.executable, "-m", "packgen", "build", "profiles", "-o", str(output), "--quiet"]
     if jobs:
         command += ["-j", str(jobs)]
     start = time.perf_counter()
     process = subprocess.Popen(command, cwd=workspace, env=_env(), stdout=subprocess.DEVNULL)
-    memory = TreeMemory(process.pid)
+    memory = TreeMemory(process.pid, output / "booklets")
     code = process.wait()
     seconds = time.perf_counter() - start
     rss, pss = memory.stop()
     if code != 0:
         raise SystemExit(f"packgen build failed with exit code {code}: {' '.join(command)}")
-    return {"seconds": seconds, "peak_tree_rss_mb": rss / 2**20, "peak_tree_pss_mb": pss / 2**20}
+    return {
+        "seconds": seconds,
+        "peak_tree_rss_mb": rss / 2**20,
+        "peak_tree_pss_mb": pss / 2**20,
+        "pss_timeline": memory.timeline,
+    }
 
 
 def _env() -> dict[str, str]:
@@ -265,7 +279,8 @@ def main() -> None:
         result["c"] = {"label": "packgen build", "seconds": build["seconds"],
                        "per_booklet": build["seconds"] / n, "booklets_per_second": n / build["seconds"],
                        "peak_tree_rss_mb": build["peak_tree_rss_mb"],
-                       "peak_tree_pss_mb": build["peak_tree_pss_mb"]}  # fmt: skip
+                       "peak_tree_pss_mb": build["peak_tree_pss_mb"],
+                       "peak_pss_mb_by_booklets_done": build["pss_timeline"]}  # fmt: skip
         rows.append(("(c) packgen build", n, build["seconds"], n / build["seconds"], ""))
         if not args.only_build:
             again = run_build(workspace, folder / "output", args.jobs)
