@@ -13,7 +13,8 @@ WeasyPrint documents:
 
 :func:`overlay` then draws each shared page onto its placeholder as a form XObject, without parsing
 or rewriting any content stream. The booklet has the same pages, the same text on every page and the
-same outline as a plain render of the whole HTML (``tests/test_compose.py`` compares them).
+same outline as a plain render of the whole HTML (``tests/test_compose.py`` compares them). Web links
+on shared pages are kept; a link from a shared page to an anchor elsewhere in the booklet is not.
 
 The template marks what is shared: ``{% call shared() %}<section class="chapter" …>{% endcall %}``.
 Each shared section starts on a new page and uses the page style of the pages around it. The shared
@@ -42,7 +43,7 @@ _MARGIN_BOXES = (
     "bottom-center", "bottom-left", "bottom-left-corner", "left-bottom", "left-middle", "left-top",
 )  # fmt: skip
 NO_MARGIN_BOXES = "@page { " + " ".join(f"@{box} {{ content: none; }}" for box in _MARGIN_BOXES) + " }"
-SECTION_ID = "packgen-shared-{}"  #: marks where each shared section starts, in both documents
+SECTION_ID = "packgen-shared-{}"  #: the id given to a shared section that has none, to find its first page
 _TOKEN = "\x00packgen-shared:{}\x00"
 _TOKEN_RE = re.compile("\x00packgen-shared:(\\d+)\x00")
 _BODY_RE = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
