@@ -238,6 +238,7 @@ def main() -> None:
     parser.add_argument("--baseline-members", type=int, default=20, help="members timed for (a) and (b)")
     parser.add_argument("--jobs", type=int, default=0, help="packgen build -j (default: packgen's own)")
     parser.add_argument("--only-build", action="store_true", help="time (c) and its memory only")
+    parser.add_argument("--no-baselines", action="store_true", help="skip (a) and (b)")
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it (default: a temp folder)")
     parser.add_argument("--json", type=Path, default=RESULTS, help=f"where to write results ({RESULTS})")
     args = parser.parse_args()
@@ -254,7 +255,7 @@ def main() -> None:
     }  # fmt: skip
     rows = []
     try:
-        if not args.only_build:
+        if not (args.only_build or args.no_baselines):
             pages, base_url = member_html(workspace, k)
             html_dir = folder / "html"
             html_dir.mkdir()
@@ -288,11 +289,11 @@ def main() -> None:
                            "booklets_per_second": n / again["seconds"]}  # fmt: skip
             rows.append(("(d) packgen build again, no change", n, again["seconds"], n / again["seconds"], ""))
             c_per = build["seconds"] / n
-            result["ratios"] = {
-                "a/c": result["a"]["per_booklet"] / c_per,  # type: ignore[index]
-                "b/c": result["b"]["per_booklet"] / c_per,  # type: ignore[index]
-                "c/d": build["seconds"] / again["seconds"],
-            }
+            ratios = {"c/d": build["seconds"] / again["seconds"]}
+            if not args.no_baselines:
+                ratios["a/c"] = result["a"]["per_booklet"] / c_per  # type: ignore[index]
+                ratios["b/c"] = result["b"]["per_booklet"] / c_per  # type: ignore[index]
+            result["ratios"] = ratios
         result["peak_memory_mb_c"] = {"pss": build["peak_tree_pss_mb"], "rss": build["peak_tree_rss_mb"]}
         result["largest_child_maxrss_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     finally:
