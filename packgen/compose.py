@@ -229,7 +229,7 @@ def overlay(personal_pdf: bytes, part: SharedPart, first_page: int) -> bytes:
         before, after = DecodedStreamObject(), DecodedStreamObject()
         before.set_data(b"q\n")
         after.set_data(b"\nQ\n" + name.encode() + b" Do\n")
-        contents = page["/Contents"]
+        contents = page.raw_get("/Contents")  # the reference: a stream must stay an indirect object
         resolved = contents.get_object()
         streams = list(resolved) if isinstance(resolved, ArrayObject) else [contents]
         page[NameObject("/Contents")] = ArrayObject(

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 from conftest import ROOT, requires_poppler
-from pypdf import PdfReader
+from pypdf import PdfReader, PdfWriter
 
 from packgen import compose
 from packgen.build import read_and_assign
@@ -79,6 +79,9 @@ def test_fast_booklets_read_like_full_renders(tmp_path: Path) -> None:
         for number, (got, want) in enumerate(zip(fast_pages, full_pages, strict=True), start=1):
             assert got == want, f"{content.member.id} page {number} differs"
         assert outline(fast) == outline(full)
+        combined = PdfWriter()  # as a print run combines booklets
+        combined.append(PdfReader(io.BytesIO(fast)))
+        combined.write(io.BytesIO())
         words = [" ".join(w for w, _, _ in page) for page in fast_pages]
         chapter_page = next(page for page in words if "第一章" in page.split())
         assert content.member.name in chapter_page and f"共 {len(fast_pages)} 页" in chapter_page
