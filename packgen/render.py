@@ -10,6 +10,7 @@ import datetime as dt
 import functools
 import io
 import os
+from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ import jinja2
 import segno
 from markupsafe import Markup
 
+from packgen import compose
 from packgen.assets import builtin_templates_dir
 from packgen.config import Config
 from packgen.errors import ConfigError, RenderError
@@ -116,9 +118,17 @@ class Renderer:
         base = self.workspace_templates if self.workspace_templates.is_dir() else self.builtin
         self.base_url = base.as_uri() + "/"
         self._font_config: Any = None
+        self._image_cache: dict[str, Any] = {}
+        self._shared = compose.SharedCache()
+        #: False renders every booklet whole, as a plain WeasyPrint loop would (tests compare the two)
+        self.fast = True
 
     def html(self, content: BookletContent) -> str:
         """The booklet's HTML for one member; refuses missing glyphs and attachments before any PDF."""
+        return self._html(content, compose.whole)
+
+    def _html(self, content: BookletContent, shared: Callable[..., Any]) -> str:
+        """The booklet's HTML; the template calls ``shared`` around what is the same for every member."""
         self.check_glyphs(content)
         created = build_date()
         try:
@@ -137,6 +147,7 @@ class Renderer:
                 L=LABELS[self.config.page.language],
                 stylesheet=self.stylesheet,
                 created=created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                shared=shared,
                 created_date=created.strftime(
                     "%Y年%m月%d日" if self.config.page.language == "zh" else "%d %B %Y"
                 ),
@@ -179,24 +190,60 @@ class Renderer:
                 )
 
     def pdf(self, content: BookletContent) -> bytes:
-        """The booklet's PDF bytes for one member."""
+        """The booklet's PDF bytes for one member.
+
+        What is the same for every member on the plan is rendered once per process and drawn onto
+        blank pages of the member's own part (see :mod:`packgen.compose`); the booklet shows exactly
+        what a whole render would.
+        """
+        from weasyprint.urls import FatalURLFetchingError
+
+        try:
+            if not self.fast:
+                return include_courseware(self._document(self.html(content)).write_pdf(), content)
+            booklet = compose.split(lambda hook: self._html(content, hook))
+            if not booklet.ids:
+                return include_courseware(self._document(booklet.personal).write_pdf(), content)
+            return include_courseware(self._composed(content, booklet), content)
+        except FatalURLFetchingError as exc:
+            raise RenderError(f"{content.member.source} ({content.member.id}): {exc}") from None
+
+    def _composed(self, content: BookletContent, booklet: compose.Split) -> bytes:
+        def render_shared(html: str) -> compose.SharedPart:
+            document = self._document(html)
+            return compose.read_shared(document, document.write_pdf(), booklet.ids)
+
+        left = False
+        part = self._shared.get(booklet.shared, left, render_shared)
+        personal = compose.with_placeholders(booklet, part)
+        document = self._document(personal)
+        first = compose.first_section_page(document, booklet)
+        if (first % 2 == 1) != left:  # the chapters start on a left-hand page: so must the shared part
+            part = self._shared.get(booklet.shared, not left, render_shared)
+            if compose.with_placeholders(booklet, part) != personal:
+                document = self._document(compose.with_placeholders(booklet, part))
+                first = compose.first_section_page(document, booklet)
+                if first % 2 != 1:
+                    return self._document(
+                        self.html(content)
+                    ).write_pdf()  # layout differs by side: render whole
+        return compose.overlay(document.write_pdf(), part, first)
+
+    def _document(self, html: str) -> Any:
+        """A laid-out WeasyPrint document, with this renderer's fonts, images and fetcher."""
         from weasyprint import HTML
         from weasyprint.text.fonts import FontConfiguration
-        from weasyprint.urls import FatalURLFetchingError
 
         from packgen.fetch import SafeFetcher
 
-        self.check_glyphs(content)
         if self._font_config is None:
             self._font_config = FontConfiguration()
         fetcher = SafeFetcher(
             [self.builtin, self.workspace_templates, self.config.workspace], self.config.allowed_hosts
         )
-        document = HTML(string=self.html(content), base_url=self.base_url, url_fetcher=fetcher)
-        try:
-            return include_courseware(document.write_pdf(font_config=self._font_config), content)
-        except FatalURLFetchingError as exc:
-            raise RenderError(f"{content.member.source} ({content.member.id}): {exc}") from None
+        return HTML(string=html, base_url=self.base_url, url_fetcher=fetcher).render(
+            font_config=self._font_config, cache=self._image_cache
+        )
 
     def render_member(self, member: Member, assignment: Assignment) -> bytes:
         return self.pdf(booklet_content(self.config, member, assignment))

@@ -1,0 +1,263 @@
+"""Booklets from a personal part rendered per member and a shared part rendered once per plan.
+
+Most of a booklet, the study chapters, is the same for every member on a plan; laying it out and
+embedding its fonts again for each member is most of a booklet's cost. So a booklet is made of two
+WeasyPrint documents:
+
+- the **shared** document: the chapters alone, with the booklet's stylesheets and every page margin
+  box empty. It is rendered once per process for each distinct content (keyed by a hash of its HTML)
+  and kept as PDF bytes;
+- the **personal** document: the whole booklet with one blank placeholder page where each shared page
+  goes. The placeholders carry the shared pages' anchors and bookmarks, so running headers,
+  "page X of Y", links and the table of contents' page numbers come out as in a full render.
+
+:func:`overlay` then draws each shared page onto its placeholder as a form XObject, without parsing
+or rewriting any content stream. The booklet has the same pages, the same text on every page and the
+same outline as a plain render of the whole HTML (``tests/test_compose.py`` compares them). Web links
+on shared pages are kept; a link from a shared page to an anchor elsewhere in the booklet is not.
+
+The template marks what is shared: ``{% call shared() %}<section class="chapter" …>{% endcall %}``.
+Each shared section starts on a new page and uses the page style of the pages around it. The shared
+document starts on a left- or right-hand page as the booklet's first chapter does, so mirrored margins
+stay right.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import io
+import re
+import zlib
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from markupsafe import Markup
+
+#: Empties every page margin box of the shared document: headers and footers come from the personal one.
+_MARGIN_BOXES = (
+    "top-left-corner", "top-left", "top-center", "top-right", "top-right-corner",
+    "right-top", "right-middle", "right-bottom", "bottom-right-corner", "bottom-right",
+    "bottom-center", "bottom-left", "bottom-left-corner", "left-bottom", "left-middle", "left-top",
+)  # fmt: skip
+NO_MARGIN_BOXES = "@page { " + " ".join(f"@{box} {{ content: none; }}" for box in _MARGIN_BOXES) + " }"
+SECTION_ID = "packgen-shared-{}"  #: the id given to a shared section that has none, to find its first page
+_TOKEN = "\x00packgen-shared:{}\x00"
+_TOKEN_RE = re.compile("\x00packgen-shared:(\\d+)\x00")
+_BODY_RE = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
+#: title and meta tags name the member but do not change a page; the shared document drops them
+_HEAD_NOISE_RE = re.compile(r"<title>.*?</title>|<meta\b[^>]*>", re.IGNORECASE | re.DOTALL)
+
+
+def whole(*_args: Any, caller: Callable[[], str]) -> Markup:
+    """The template hook for a plain render: the shared section stays where it is."""
+    return Markup(caller())
+
+
+@dataclass
+class Split:
+    """A booklet's HTML with its shared sections taken out (see :func:`split`)."""
+
+    personal: str  #: the booklet with a token where each shared section was
+    shared: str  #: the shared sections alone, after the booklet's own head; "" when there are none
+    ids: list[str]  #: per shared section, the id found on its first page
+
+
+def split(render: Callable[[Callable[..., Markup]], str]) -> Split:
+    """Render a booklet's HTML once with ``render(hook)`` and take the shared sections out of it."""
+    sections: list[str] = []
+
+    def hook(*_args: Any, caller: Callable[[], str]) -> Markup:
+        sections.append(str(caller()))
+        return Markup(_TOKEN.format(len(sections) - 1))
+
+    text = render(hook)
+    body = _BODY_RE.search(text)
+    if body is None or not sections:
+        return Split(personal=text, shared="", ids=[])
+    head = _HEAD_NOISE_RE.sub("", text[: body.start()])
+    marked = [_mark(s, SECTION_ID.format(i)) for i, s in enumerate(sections)]
+    shared = (
+        f"{head}<style>{NO_MARGIN_BOXES}</style>\n{body.group(0)}\n"
+        f"{''.join(s for s, _ in marked)}\n</body></html>"
+    )
+    return Split(personal=text, shared=shared, ids=[i for _, i in marked])
+
+
+def _mark(section: str, anchor: str) -> tuple[str, str]:
+    """The id that finds ``section``'s first page: its first element's, or ``anchor`` added inside it."""
+    opening = re.match(r"\s*<[^>]*>", section)
+    if opening:
+        known = re.search(r"\sid=[\"']?([^\"'\s>]+)", opening.group(0))
+        if known:
+            return section, html.unescape(known.group(1))
+    at = opening.end() if opening else 0
+    return f'{section[:at]}<div id="{anchor}"></div>{section[at:]}', anchor
+
+
+@dataclass
+class SharedPart:
+    """The shared sections rendered once: their pages, and what each page holds for the placeholders."""
+
+    pdf: bytes
+    start: int  #: index of the first section page in ``pdf`` (after blank pages, see :func:`shared_html_for`)
+    counts: list[int]  #: pages per section
+    anchors: list[list[str]]  #: per section page: the ids on it
+    bookmarks: list[list[tuple[int, str]]]  #: per section page: (level, label) of its bookmarks
+    _forms: dict[int, Any] = field(default_factory=dict, repr=False)
+    _reader: Any = field(default=None, repr=False)
+
+    @property
+    def pages(self) -> int:
+        return sum(self.counts)
+
+    def form(self, index: int) -> Any:
+        """Section page ``index`` as a form XObject, built once and cloned into each booklet."""
+        from pypdf import PdfReader
+        from pypdf.generic import ArrayObject, FloatObject, NameObject, NumberObject, StreamObject
+
+        if index not in self._forms:
+            if self._reader is None:
+                self._reader = PdfReader(io.BytesIO(self.pdf))
+            page = self._reader.pages[self.start + index]
+            contents = page.get_contents()
+            form = StreamObject()
+            form[NameObject("/Type")] = NameObject("/XObject")
+            form[NameObject("/Subtype")] = NameObject("/Form")
+            form[NameObject("/FormType")] = NumberObject(1)
+            form[NameObject("/BBox")] = ArrayObject(FloatObject(v) for v in page.mediabox)
+            form[NameObject("/Resources")] = page["/Resources"]
+            form[NameObject("/Filter")] = NameObject("/FlateDecode")
+            form._data = zlib.compress(contents.get_data() if contents is not None else b"", 6)
+            self._forms[index] = (form, _uri_links(page))
+        return self._forms[index]
+
+
+def _uri_links(page: Any) -> list[dict[str, Any]]:
+    """The web links of a shared page (links inside the shared document would point nowhere)."""
+    links = []
+    for annot in page.get("/Annots") or []:
+        annot = annot.get_object()
+        action = annot.get("/A")
+        if (
+            annot.get("/Subtype") == "/Link"
+            and action is not None
+            and action.get_object().get("/S") == "/URI"
+        ):
+            links.append(annot)
+    return links
+
+
+def read_shared(document: Any, pdf: bytes, ids: list[str]) -> SharedPart:
+    """Where each shared section is in a rendered shared document (WeasyPrint ``Document``)."""
+    where: dict[str, int] = {}
+    firsts: list[list[str]] = []  #: per page, the ids that first appear on it (a split box repeats its id)
+    for number, page in enumerate(document.pages):
+        firsts.append([name for name in page.anchors if name not in where])
+        where.update((name, number) for name in firsts[-1])
+    starts = [where.get(i, -1) for i in ids]
+    if -1 in starts or starts != sorted(starts):
+        raise ValueError(f"the shared sections {ids} are not each found on their own pages")
+    bounds = [*starts, len(document.pages)]
+    pages = document.pages[starts[0] :]
+    return SharedPart(
+        pdf=pdf,
+        start=starts[0],
+        counts=[bounds[i + 1] - bounds[i] for i in range(len(ids))],
+        anchors=firsts[starts[0] :],
+        bookmarks=[[(level, label) for level, label, *_ in p.bookmarks] for p in pages],
+    )
+
+
+def shared_html_for(shared: str, first_page_left: bool) -> str:
+    """The shared document's HTML, after one or two blank pages so the sections start on the right side.
+
+    Starting after a page break also keeps the body's top margin, which only the first page has, off
+    the first section, as in the booklet.
+    """
+    body = _BODY_RE.search(shared)
+    assert body is not None
+    blank = '<div style="break-after: page"></div>' * (1 if first_page_left else 2)
+    return f"{shared[: body.end()]}{blank}{shared[body.end() :]}"
+
+
+def with_placeholders(booklet: Split, part: SharedPart) -> str:
+    """The personal HTML: a blank page for every shared page, with that page's anchors and bookmarks."""
+    page = 0
+    blocks: list[str] = []
+    for count in part.counts:
+        divs = []
+        for _ in range(count):
+            inner = "".join(f'<div id="{html.escape(a)}"></div>' for a in part.anchors[page])
+            inner += "".join(
+                f'<div style="bookmark-level: {level}; bookmark-label: {_css_string(label)}"></div>'
+                for level, label in part.bookmarks[page]
+            )
+            divs.append(f'<div class="packgen-placeholder" style="break-before: page">{inner}</div>')
+            page += 1
+        blocks.append("".join(divs))
+    return _TOKEN_RE.sub(lambda m: blocks[int(m.group(1))], booklet.personal)
+
+
+def _css_string(text: str) -> str:
+    """``text`` as a CSS string inside a double-quoted HTML attribute."""
+    escaped = "".join(c if c.isalnum() or c == " " or ord(c) > 127 else f"\\{ord(c):x} " for c in text)
+    return html.escape(f"'{escaped}'", quote=True)
+
+
+def first_section_page(document: Any, booklet: Split) -> int:
+    """The index of the first placeholder page in a rendered personal document."""
+    return next(n for n, page in enumerate(document.pages) if booklet.ids[0] in page.anchors)
+
+
+def overlay(personal_pdf: bytes, part: SharedPart, first_page: int) -> bytes:
+    """Draw the shared pages onto the personal document's placeholders, from page ``first_page`` on."""
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, NameObject
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(personal_pdf)))
+    for index in range(part.pages):
+        page = writer.pages[first_page + index]
+        name = NameObject(f"/PackgenShared{index}")  # pages may share one resource dictionary
+        form, links = part.form(index)
+        resources: Any = page["/Resources"].get_object()
+        if "/XObject" not in resources:
+            resources[NameObject("/XObject")] = DictionaryObject()
+        resources["/XObject"].get_object()[name] = writer._add_object(form.clone(writer))
+        before, after = DecodedStreamObject(), DecodedStreamObject()
+        before.set_data(b"q\n")
+        after.set_data(b"\nQ\n" + name.encode() + b" Do\n")
+        contents = page.raw_get("/Contents")  # the reference: a stream must stay an indirect object
+        resolved = contents.get_object()
+        streams = list(resolved) if isinstance(resolved, ArrayObject) else [contents]
+        page[NameObject("/Contents")] = ArrayObject(
+            [writer._add_object(before), *streams, writer._add_object(after)]
+        )
+        if links:
+            annots = page.get("/Annots")
+            annots = annots.get_object() if annots is not None else ArrayObject()
+            annots.extend(writer._add_object(a.clone(writer, ignore_fields=("/P",))) for a in links)
+            page[NameObject("/Annots")] = annots
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
+class SharedCache:
+    """Rendered shared parts of one process, by content; small, since a build has a few plans."""
+
+    def __init__(self, size: int = 16) -> None:
+        self.size = size
+        self._parts: OrderedDict[str, SharedPart] = OrderedDict()
+
+    def get(self, shared: str, first_page_left: bool, render: Callable[[str], SharedPart]) -> SharedPart:
+        key = hashlib.sha256(f"{int(first_page_left)}\n{shared}".encode()).hexdigest()
+        part = self._parts.get(key)
+        if part is None:
+            part = self._parts[key] = render(shared_html_for(shared, first_page_left))
+            while len(self._parts) > self.size:
+                self._parts.popitem(last=False)
+        self._parts.move_to_end(key)
+        return part

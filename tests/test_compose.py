@@ -1,0 +1,167 @@
+"""The fast path (shared chapters rendered once, drawn onto each member's placeholder pages) prints
+exactly what a plain render of the whole booklet prints: page count, text of every page, outline."""
+
+from __future__ import annotations
+
+import html
+import io
+import re
+import subprocess
+from pathlib import Path
+
+import yaml
+from conftest import ROOT, requires_poppler
+from pypdf import PdfReader, PdfWriter
+
+from packgen import compose
+from packgen.build import read_and_assign
+from packgen.config import load_config
+from packgen.plans import booklet_content
+from packgen.render import Renderer
+
+pytestmark = requires_poppler
+
+PLAN_MEMBERS = ("QS0001", "QS0036")  # delivered and online: QR codes, delivery table, all chapters
+
+
+def contents(config, ids):  # type: ignore[no-untyped-def]
+    _, assigned = read_and_assign(config, [ROOT / "profiles"])
+    chosen = {m.id: (m, a) for m, a in assigned if m.id in ids}
+    return [booklet_content(config, *chosen[i]) for i in ids]
+
+
+def pages_text(pdf: Path) -> list[list[tuple[str, float, float]]]:
+    """Every word of every page with where it is printed (poppler's ``pdftotext -bbox``)."""
+    out = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True, check=True)
+    pages = out.stdout.split("<page ")[1:]
+    return [
+        [(html.unescape(w), round(float(x), 1), round(float(y), 1)) for x, y, w in WORD.findall(page)]
+        for page in pages
+    ]
+
+
+WORD = re.compile(r'<word xMin="([\d.]+)" yMin="([\d.]+)"[^>]*>([^<]*)</word>')
+
+
+def outline(data: bytes) -> list[tuple[str, int]]:
+    reader = PdfReader(io.BytesIO(data))
+    flat: list[tuple[str, int]] = []
+
+    def walk(items: list) -> None:  # type: ignore[type-arg]
+        for item in items:
+            if isinstance(item, list):
+                walk(item)
+            else:
+                flat.append((item.title, reader.get_destination_page_number(item)))
+
+    walk(reader.outline)
+    return flat
+
+
+def fast_and_full(config, content, tmp_path: Path, renderer: Renderer | None = None):  # type: ignore[no-untyped-def]
+    renderer = renderer or Renderer(config)
+    fast = renderer.pdf(content)
+    renderer.fast = False
+    full = renderer.pdf(content)
+    renderer.fast = True
+    (tmp_path / "fast.pdf").write_bytes(fast)
+    (tmp_path / "full.pdf").write_bytes(full)
+    return fast, full
+
+
+def test_fast_booklets_read_like_full_renders(tmp_path: Path) -> None:
+    config = load_config(workspace=tmp_path)
+    renderer = Renderer(config)
+    for content in contents(config, PLAN_MEMBERS):
+        fast, full = fast_and_full(config, content, tmp_path, renderer)
+        fast_pages, full_pages = pages_text(tmp_path / "fast.pdf"), pages_text(tmp_path / "full.pdf")
+        assert len(fast_pages) == len(full_pages) >= 20
+        for number, (got, want) in enumerate(zip(fast_pages, full_pages, strict=True), start=1):
+            assert got == want, f"{content.member.id} page {number} differs"
+        assert outline(fast) == outline(full)
+        combined = PdfWriter()  # as a print run combines booklets
+        combined.append(PdfReader(io.BytesIO(fast)))
+        combined.write(io.BytesIO())
+        words = [" ".join(w for w, _, _ in page) for page in fast_pages]
+        chapter_page = next(page for page in words if "第一章" in page.split())
+        assert content.member.name in chapter_page and f"共 {len(fast_pages)} 页" in chapter_page
+
+
+MIRRORED_CSS = """
+@import url("builtin.css");
+@page :left { margin-left: 26mm; margin-right: 10mm; }
+@page :right { margin-left: 10mm; margin-right: 26mm; }
+"""
+
+CHAPTER = """# A chapter "quoted" \\ with a link
+
+Read [the course](https://study.example.org/course) online.
+
+## Part one
+
+{body}
+
+## Part two: 'the end'
+
+{body}
+"""
+
+
+def mirrored_workspace(tmp_path: Path, letter_repeats: int) -> Path:
+    """A workspace whose pages have mirrored margins and whose one chapter holds a web link."""
+    (tmp_path / "templates").mkdir(parents=True)
+    (tmp_path / "templates" / "builtin.css").write_text(
+        (ROOT / "templates" / "print.css").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    (tmp_path / "templates" / "print.css").write_text(MIRRORED_CSS, encoding="utf-8")
+    body = " ".join(["The text of a long chapter that runs over several pages."] * 60)
+    (tmp_path / "chapter.md").write_text(CHAPTER.format(body=body), encoding="utf-8")
+    config = yaml.safe_load((ROOT / "packgen" / "default_config.yaml").read_text(encoding="utf-8"))
+    for plan in config["plans"].values():
+        plan["materials"] = ["chapter.md"]
+        plan["summary"] = "请按周学习。" * letter_repeats
+    (tmp_path / "packgen.yaml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    return tmp_path
+
+
+def test_chapters_keep_their_side_links_and_quoted_titles(tmp_path: Path) -> None:
+    """A longer letter moves the chapters to the other side of the sheet: the shared part follows."""
+    sides = set()
+    for repeats in (1, 150):
+        config = load_config(workspace=mirrored_workspace(tmp_path / str(repeats), repeats))
+        (content,) = contents(config, ("QS0036",))
+        assert [m.path.name for m in content.materials] == ["chapter.md"]
+        fast, full = fast_and_full(config, content, tmp_path)
+        assert pages_text(tmp_path / "fast.pdf") == pages_text(tmp_path / "full.pdf")
+        assert outline(fast) == outline(full)
+        chapter_page = dict(outline(full))['A chapter "quoted" \\ with a link']
+        sides.add(chapter_page % 2)
+        assert uris(fast) == uris(full) != []
+    assert sides == {0, 1}
+    assert Renderer(config).pdf(content) == fast  # same inputs, byte-identical booklets
+
+
+def uris(data: bytes) -> list[tuple[int, str]]:
+    reader = PdfReader(io.BytesIO(data))
+    return [
+        (n, a.get_object()["/A"]["/URI"])
+        for n, page in enumerate(reader.pages)
+        for a in page.get("/Annots") or []
+        if "/URI" in a.get_object().get("/A", {})
+    ]
+
+
+def test_split_takes_the_shared_sections_out() -> None:
+    split = compose.split(lambda hook: "<html><body><p>only personal</p></body></html>")
+    assert split.ids == [] and split.shared == ""
+    split = compose.split(
+        lambda hook: (
+            "<html><head><title>Ann</title></head><body>"
+            + str(hook(caller=lambda: '<section id="c1">one</section>'))
+            + str(hook(caller=lambda: "<section>two</section>"))
+            + "</body></html>"
+        )
+    )
+    assert split.ids == ["c1", "packgen-shared-1"]
+    assert "Ann" not in split.shared and "one" not in split.personal
+    assert '<section><div id="packgen-shared-1"></div>two</section>' in split.shared
