@@ -44,8 +44,9 @@ _MARGIN_BOXES = (
 )  # fmt: skip
 NO_MARGIN_BOXES = "@page { " + " ".join(f"@{box} {{ content: none; }}" for box in _MARGIN_BOXES) + " }"
 SECTION_ID = "packgen-shared-{}"  #: the id given to a shared section that has none, to find its first page
-_TOKEN = "\x00packgen-shared:{}\x00"
-_TOKEN_RE = re.compile("\x00packgen-shared:(\\d+)\x00")
+#: an HTML comment, so the text checks of the rendered HTML never see it
+_TOKEN = "<!--packgen-shared:{}-->"
+_TOKEN_RE = re.compile(r"<!--packgen-shared:(\d+)-->")
 _BODY_RE = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
 #: title and meta tags name the member but do not change a page; the shared document drops them
 _HEAD_NOISE_RE = re.compile(r"<title>.*?</title>|<meta\b[^>]*>", re.IGNORECASE | re.DOTALL)
