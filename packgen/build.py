@@ -32,6 +32,7 @@ from packgen import __version__
 from packgen.assets import builtin_templates_dir
 from packgen.config import Config
 from packgen.errors import InputError, PackgenError, UsageError
+from packgen.files import atomic_output
 from packgen.manifest import Entry, append_journal, previous_entries, read_manifest, summarize, write_manifest
 from packgen.members import Member, Problem, Roster, load_roster
 from packgen.plans import coverage_gaps, material_file, resolve_material
@@ -262,9 +263,8 @@ def _copy_checked(source: Path, target: Path, sha256: str) -> None:
         raise InputError(f"{source}: missing or changed since its build recorded it; build that shard again")
     if source.resolve() == target.resolve() or (target.is_file() and sha256_file(target) == sha256):
         return
-    tmp = target.with_name(f".{target.name}.part-{os.getpid()}")
-    shutil.copyfile(source, tmp)
-    os.replace(tmp, target)
+    with atomic_output(target) as handle, open(source, "rb") as original:
+        shutil.copyfileobj(original, handle)
 
 
 def delivery_rows(config: Config, members: list[tuple[Member, Entry]]) -> list[dict[str, Any]]:
@@ -507,14 +507,8 @@ def _build_one(member: Member, assignment: Assignment, entry: Entry, output: Pat
 
 def write_recorded(output: Path, entry: Entry, data: bytes) -> None:
     """Temporary file, journal line, rename: a booklet under its real name is always complete and known."""
-    path = output / entry.file
-    tmp = path.with_name(f".{path.name}.part-{os.getpid()}")
-    with open(tmp, "wb") as handle:
+    with atomic_output(output / entry.file, before_rename=lambda: append_journal(output, entry)) as handle:
         handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    append_journal(output, entry)
-    os.replace(tmp, path)
 
 
 def pdf_page_count(data: bytes) -> int:

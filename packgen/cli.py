@@ -51,6 +51,8 @@ EncodingOpt = Annotated[
     str | None,
     typer.Option("--encoding", help="Force the encoding of CSV and YAML profiles (utf-8, gb18030, big5 …)."),
 ]
+PlanOpt = Annotated[list[str] | None, typer.Option("--plan", help="Only members on this plan.")]
+BranchOpt = Annotated[list[str] | None, typer.Option("--branch", help="Only members of this branch.")]
 SheetOpt = Annotated[
     str | None, typer.Option("--sheet", help="Excel sheet to read, by name or number (default: the first).")
 ]
@@ -115,10 +117,8 @@ def _count(n: int, noun: str) -> str:
 def plan(
     profiles: ProfilesArg = None,
     config: ConfigOpt = None,
-    plan_filter: Annotated[
-        list[str] | None, typer.Option("--plan", help="Only members on this plan.")
-    ] = None,
-    branch: Annotated[list[str] | None, typer.Option("--branch", help="Only members of this branch.")] = None,
+    plan_filter: PlanOpt = None,
+    branch: BranchOpt = None,
     export: Annotated[
         Path | None,
         typer.Option("--export", help="Also write the plan to FILE: .xlsx (members, counts, gaps) or .csv."),
@@ -227,10 +227,8 @@ def build(
     only: Annotated[
         str | None, typer.Option("--only", help="Only these member ids, comma separated.")
     ] = None,
-    plan_filter: Annotated[
-        list[str] | None, typer.Option("--plan", help="Only members on this plan.")
-    ] = None,
-    branch: Annotated[list[str] | None, typer.Option("--branch", help="Only members of this branch.")] = None,
+    plan_filter: PlanOpt = None,
+    branch: BranchOpt = None,
     shard: Annotated[
         str | None, typer.Option("--shard", help="Build the K-th of N stable shares of the members (K/N).")
     ] = None,

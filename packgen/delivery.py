@@ -22,9 +22,10 @@ from packgen import __version__
 from packgen.assets import builtin_templates_dir
 from packgen.config import Config
 from packgen.errors import ConfigError
+from packgen.files import write_atomic
 from packgen.manifest import neutralise
 from packgen.members import format_phone
-from packgen.render import build_date, write_atomic
+from packgen.render import build_date
 
 DELIVERY_DIR = "delivery"
 LIST_FILE = f"{DELIVERY_DIR}/delivery-list.csv"

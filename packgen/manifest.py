@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from packgen import __version__
-from packgen.render import write_atomic
+from packgen.files import write_atomic
 
 MANIFEST_JSON = "manifest.json"
 MANIFEST_CSV = "manifest.csv"

@@ -78,7 +78,8 @@ def member_preview(config: Config, assigned: list[tuple[Member, Assignment]], ke
 
 def write_booklet(config: Config, view: MemberPreview, path: Path) -> None:
     """Render just this member's booklet to ``path`` (``preview --pdf``)."""
-    from packgen.render import Renderer, write_atomic
+    from packgen.files import write_atomic
+    from packgen.render import Renderer
 
     if path.is_dir():
         raise UsageError(f"--pdf: {path} is a folder; give a file name such as {path / 'booklet.pdf'}")

@@ -5,21 +5,26 @@ pages so the next one starts on a right-hand (odd) page — or to a multiple of 
 saddle-stitch binding. Page numbers restart per booklet because each booklet keeps its own printed
 footer; the PDF's page labels and bookmarks say the same to a viewer. A print run whose booklets
 did not change since the last build is kept as is.
+
+A plan with more than :data:`VOLUME_BOOKLETS` booklets is split into volumes
+(``print-run-online-01.pdf``, ``-02`` …): files a print shop can handle, and a build whose memory
+does not grow with the roster, since a print run is assembled in memory.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from packgen.config import PLAN_KEYS
+from packgen.files import atomic_output
 from packgen.manifest import Entry
 
 PRINT_DIR = "print"
+VOLUME_BOOKLETS = 50  #: booklets per print-run file at most
 
 
 @dataclass(frozen=True)
@@ -80,13 +85,16 @@ def write_print_runs(
     folder = output / PRINT_DIR
     earlier = {r.get("file"): r for r in previous or [] if isinstance(r, dict)}
     records = []
-    for name in sorted(groups, key=lambda k: PLAN_KEYS.index(k) if k in PLAN_KEYS else -1):
-        placements = layout(print_order(groups[name], order), pad_to)
-        relative = f"{PRINT_DIR}/print-run-{name}.pdf"
-        key = _key(placements, groups[name], pad_to)
+    for name, volume, count, members in _volumes(groups, order):
+        placements = layout(members, pad_to)
+        suffix = f"-{volume:02d}" if count > 1 else ""
+        relative = f"{PRINT_DIR}/print-run-{name}{suffix}.pdf"
+        key = _key(placements, members, pad_to)
         record: dict[str, Any] = {
             "file": relative,
             "plan": name,
+            "volume": volume,
+            "volumes": count,
             "pad_to": pad_to,
             "order": order,
             "key": key,
@@ -105,6 +113,16 @@ def write_print_runs(
         if stale not in kept:
             stale.unlink()  # a print run for a plan this build has no booklets for would mislead
     return records
+
+
+def _volumes(groups: dict[str, list[Entry]], order: str) -> list[tuple[str, int, int, list[Entry]]]:
+    """(group, volume number from 1, volumes in the group, its booklets in print order)."""
+    volumes = []
+    for name in sorted(groups, key=lambda k: PLAN_KEYS.index(k) if k in PLAN_KEYS else -1):
+        ordered = print_order(groups[name], order)
+        chunks = [ordered[i : i + VOLUME_BOOKLETS] for i in range(0, len(ordered), VOLUME_BOOKLETS)]
+        volumes += [(name, number, len(chunks), chunk) for number, chunk in enumerate(chunks, start=1)]
+    return volumes
 
 
 def _key(placements: list[Placement], entries: list[Entry], pad_to: int) -> str:
@@ -136,10 +154,6 @@ def combine(output: Path, placements: list[Placement], target: Path) -> tuple[in
             writer.add_blank_page(width=float(box.width), height=float(box.height))
         end = len(writer.pages) - 1
         writer.set_page_label(start, end, style=PageLabelStyle.DECIMAL, prefix=f"{placement.id}-", start=1)
-    tmp = target.with_name(f".{target.name}.part-{os.getpid()}")
-    with open(tmp, "wb") as handle:
+    with atomic_output(target) as handle:
         writer.write(handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, target)
     return len(writer.pages), sha256_file(target)

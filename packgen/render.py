@@ -363,13 +363,3 @@ def pdf_page_count(path: Path) -> int:
         raise ConfigError(
             f"{path}: cannot read this PDF courseware ({exc}); check the file under materials:"
         ) from None
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temporary name beside ``path`` and rename, so no half-written file looks finished."""
-    tmp = path.with_name(f".{path.name}.part-{os.getpid()}")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)

@@ -14,9 +14,9 @@ import pandas as pd
 
 from packgen.config import Config
 from packgen.errors import UsageError
+from packgen.files import atomic_output, write_atomic
 from packgen.manifest import neutralise
 from packgen.plans import PlanReport
-from packgen.render import write_atomic
 
 MEMBER_COLUMNS = ("编号", "姓名", "支部", "学习方式", "方式代码", "规则", "理由", "未能覆盖")
 TOTAL = "合计"
@@ -57,10 +57,8 @@ def write_plan_export(path: Path, frames: dict[str, pd.DataFrame]) -> None:
         members = next(iter(safe.values()))
         write_atomic(path, members.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig"))
     elif suffix == ".xlsx":
-        tmp = path.with_name(f".{path.name}.part")
-        with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
+        with atomic_output(path) as handle, pd.ExcelWriter(handle, engine="openpyxl") as writer:
             for name, frame in safe.items():
                 frame.to_excel(writer, sheet_name=name, index=False)
-        tmp.replace(path)
     else:
         raise UsageError(f"--export {path}: give a file ending in .xlsx or .csv")

@@ -130,3 +130,25 @@ def test_merge_refuses_a_booklet_changed_after_its_build(run, built: BuildResult
         f"error: {shard / 'booklets' / 'T04.pdf'}: missing or changed since its build recorded it; "
         "build that shard again\n"
     )
+
+
+def test_a_large_plan_is_split_into_volumes(
+    built: BuildResult, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from packgen import printrun
+
+    monkeypatch.setattr(printrun, "VOLUME_BOOKLETS", 4)
+    entries = [e for e in built.entries if e.plan == "delivered"]  # six booklets: volumes of 4 and 2
+    output = tmp_path / "out"
+    shutil.copytree(built.output, output)  # the module's build stays as it was for the other tests
+    records = printrun.write_print_runs(output, entries, "plan", pad_to=2)
+    assert [(r["file"], r["volume"], r["volumes"]) for r in records] == [
+        ("print/print-run-delivered-01.pdf", 1, 2),
+        ("print/print-run-delivered-02.pdf", 2, 2),
+    ]
+    ordered = [b["id"] for r in records for b in r["booklets"]]
+    assert ordered == ["T01", "T07", "T13", "T04", "T10", "T14"]  # the same order, cut in two
+    for record in records:
+        assert record["booklets"][0]["first_page"] == 1
+        check_print_run(output / record["file"], record["booklets"], 2)
+    assert not (output / "print" / "print-run-delivered.pdf").exists()  # the single file it replaced

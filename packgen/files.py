@@ -1,0 +1,41 @@
+"""Writing output files so that an interrupted build never leaves one that looks finished."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+
+def temp_name(path: Path) -> Path:
+    """The temporary name ``path`` is written under: hidden, and never ending in the real suffix."""
+    return path.with_name(f".{path.name}.part-{os.getpid()}")
+
+
+@contextlib.contextmanager
+def atomic_output(path: Path, before_rename: Callable[[], None] | None = None) -> Iterator[BinaryIO]:
+    """A file to write ``path`` through: written under :func:`temp_name`, synced, then renamed.
+
+    ``before_rename`` runs once the data is on disk and before the file takes its real name (the
+    build records the booklet in its journal there).
+    """
+    tmp = temp_name(path)
+    try:
+        with open(tmp, "wb") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    if before_rename is not None:
+        before_rename()
+    os.replace(tmp, path)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through :func:`atomic_output`."""
+    with atomic_output(path) as handle:
+        handle.write(data)
