@@ -36,9 +36,8 @@ def diagnose() -> dict[str, Any]:
         from weasyprint.text.ffi import pango
 
         report["weasyprint"] = weasyprint.__version__
-        report["pango"] = (
-            pango.pango_version_string().decode() if hasattr(pango, "pango_version_string") else "?"
-        )
+        number = pango.pango_version()  # e.g. 15012 for 1.50.12
+        report["pango"] = f"{number // 10000}.{number // 100 % 100}.{number % 100}"
     except Exception as exc:  # OSError when Pango is missing, ImportError when WeasyPrint is
         report["weasyprint"] = None
         report["problems"].append(

@@ -183,6 +183,10 @@ def test_doctor_names_the_fonts_booklets_print_with(run) -> None:
     assert body[0] in SERIF_STACK and Path(body[1]).is_file()
     assert headings[0] in SANS_STACK and Path(headings[1]).is_file()
     assert result.exit_code == (0 if report["ok"] else 1)
+    from weasyprint.text.ffi import pango
+
+    number = pango.pango_version()
+    assert report["pango"] == f"{number // 10000}.{number // 100 % 100}.{number % 100}"
     text = run("doctor").output
     line = next(line for line in text.splitlines() if "font for body text" in line)
     assert body[0] in line
