@@ -7,12 +7,10 @@ font configuration, parsed stylesheets), so a batch creates one per worker proce
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import io
 import os
 from collections.abc import Callable
 from html.parser import HTMLParser
-from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -24,9 +22,8 @@ from packgen.assets import builtin_templates_dir
 from packgen.config import Config
 from packgen.errors import ConfigError, RenderError
 from packgen.fonts import missing_glyphs
-from packgen.members import Member, format_phone
-from packgen.plans import BookletContent, booklet_content
-from packgen.rules import Assignment
+from packgen.members import format_phone
+from packgen.plans import BookletContent
 
 TEMPLATE = "booklet.html.j2"
 
@@ -110,7 +107,6 @@ class Renderer:
             lstrip_blocks=True,
         )
         self.env.globals["qr"] = qr_svg
-        self.env.globals["pdf_pages"] = pdf_page_count
         #: a workspace print.css replaces the built-in one; relative URLs (images, extra stylesheets)
         #: in templates resolve in the workspace templates folder when there is one
         css = self.workspace_templates / "print.css"
@@ -245,9 +241,6 @@ class Renderer:
             font_config=self._font_config, cache=self._image_cache
         )
 
-    def render_member(self, member: Member, assignment: Assignment) -> bytes:
-        return self.pdf(booklet_content(self.config, member, assignment))
-
 
 class _BookletScan(HTMLParser):
     """One pass over a rendered booklet: elements asking for attachments, and the printed text."""
@@ -349,17 +342,3 @@ def include_courseware(pdf: bytes, content: BookletContent) -> bytes:
     buffer = io.BytesIO()
     writer.write(buffer)
     return buffer.getvalue()
-
-
-@functools.lru_cache(maxsize=64)
-def pdf_page_count(path: Path) -> int:
-    """Pages of a PDF courseware file, so the booklet reserves that many pages for it."""
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
-
-    try:
-        return len(PdfReader(path).pages)
-    except (OSError, PdfReadError) as exc:
-        raise ConfigError(
-            f"{path}: cannot read this PDF courseware ({exc}); check the file under materials:"
-        ) from None
