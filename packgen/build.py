@@ -514,9 +514,10 @@ def write_recorded(output: Path, entry: Entry, data: bytes) -> None:
 def pdf_page_count(data: bytes) -> int:
     import io
 
-    from pypdf import PdfReader
+    import pikepdf
 
-    return len(PdfReader(io.BytesIO(data)).pages)
+    with pikepdf.Pdf.open(io.BytesIO(data)) as pdf:
+        return len(pdf.pages)
 
 
 def entry_dicts(entries: Iterable[Entry]) -> list[dict[str, Any]]:

@@ -28,7 +28,6 @@ import hashlib
 import html
 import io
 import re
-import zlib
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -114,41 +113,38 @@ class SharedPart:
     def pages(self) -> int:
         return sum(self.counts)
 
-    def form(self, index: int) -> Any:
-        """Section page ``index`` as a form XObject, built once and cloned into each booklet."""
-        from pypdf import PdfReader
-        from pypdf.generic import ArrayObject, FloatObject, NameObject, NumberObject, StreamObject
+    def form(self, index: int) -> tuple[Any, list[Any]]:
+        """Section page ``index`` as a form XObject and its web links, made once (pikepdf objects)."""
+        import pikepdf
 
         if index not in self._forms:
             if self._reader is None:
-                self._reader = PdfReader(io.BytesIO(self.pdf))
-            page = self._reader.pages[self.start + index]
-            contents = page.get_contents()
-            form = StreamObject()
-            form[NameObject("/Type")] = NameObject("/XObject")
-            form[NameObject("/Subtype")] = NameObject("/Form")
-            form[NameObject("/FormType")] = NumberObject(1)
-            form[NameObject("/BBox")] = ArrayObject(FloatObject(v) for v in page.mediabox)
-            form[NameObject("/Resources")] = page["/Resources"]
-            form[NameObject("/Filter")] = NameObject("/FlateDecode")
-            form._data = zlib.compress(contents.get_data() if contents is not None else b"", 6)
-            self._forms[index] = (form, _uri_links(page))
+                self._reader = pikepdf.Pdf.open(io.BytesIO(self.pdf))
+            shared = self._reader
+            page = shared.pages[self.start + index]
+            page.contents_coalesce()  # one content stream, whatever the writer made
+            form = shared.make_stream(
+                page.obj.Contents.read_bytes() if "/Contents" in page.obj else b"",
+                Type=pikepdf.Name.XObject,
+                Subtype=pikepdf.Name.Form,
+                BBox=page.mediabox,
+                Resources=page.obj.get("/Resources", pikepdf.Dictionary()),
+            )
+            links = [
+                shared.make_indirect(pikepdf.Dictionary({k: v for k, v in a.items() if k != "/P"}))
+                for a in _uri_links(page)
+            ]
+            self._forms[index] = (form, links)
         return self._forms[index]
 
 
-def _uri_links(page: Any) -> list[dict[str, Any]]:
+def _uri_links(page: Any) -> list[Any]:
     """The web links of a shared page (links inside the shared document would point nowhere)."""
-    links = []
-    for annot in page.get("/Annots") or []:
-        annot = annot.get_object()
-        action = annot.get("/A")
-        if (
-            annot.get("/Subtype") == "/Link"
-            and action is not None
-            and action.get_object().get("/S") == "/URI"
-        ):
-            links.append(annot)
-    return links
+    return [
+        annot
+        for annot in page.obj.get("/Annots", [])
+        if annot.get("/Subtype") == "/Link" and annot.get("/A", {}).get("/S") == "/URI"
+    ]
 
 
 def read_shared(document: Any, pdf: bytes, ids: list[str]) -> SharedPart:
@@ -215,34 +211,39 @@ def first_section_page(document: Any, booklet: Split) -> int:
 
 def overlay(personal_pdf: bytes, part: SharedPart, first_page: int) -> bytes:
     """Draw the shared pages onto the personal document's placeholders, from page ``first_page`` on."""
-    from pypdf import PdfReader, PdfWriter
-    from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, NameObject
+    import pikepdf
 
-    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(personal_pdf)))
+    booklet = pikepdf.Pdf.open(io.BytesIO(personal_pdf))
     for index in range(part.pages):
-        page = writer.pages[first_page + index]
-        name = NameObject(f"/PackgenShared{index}")  # pages may share one resource dictionary
+        page = booklet.pages[first_page + index]
         form, links = part.form(index)
-        resources: Any = page["/Resources"].get_object()
-        if "/XObject" not in resources:
-            resources[NameObject("/XObject")] = DictionaryObject()
-        resources["/XObject"].get_object()[name] = writer._add_object(form.clone(writer))
-        before, after = DecodedStreamObject(), DecodedStreamObject()
-        before.set_data(b"q\n")
-        after.set_data(b"\nQ\n" + name.encode() + b" Do\n")
-        contents = page.raw_get("/Contents")  # the reference: a stream must stay an indirect object
-        resolved = contents.get_object()
-        streams = list(resolved) if isinstance(resolved, ArrayObject) else [contents]
-        page[NameObject("/Contents")] = ArrayObject(
-            [writer._add_object(before), *streams, writer._add_object(after)]
+        draw_form(
+            page, booklet.copy_foreign(form), f"/PackgenShared{index}", pikepdf.Rectangle(page.mediabox)
         )
         if links:
-            annots = page.get("/Annots")
-            annots = annots.get_object() if annots is not None else ArrayObject()
-            annots.extend(writer._add_object(a.clone(writer, ignore_fields=("/P",))) for a in links)
-            page[NameObject("/Annots")] = annots
+            if "/Annots" not in page.obj:
+                page.obj.Annots = booklet.make_indirect(pikepdf.Array())
+            page.obj.Annots.extend(booklet.copy_foreign(link) for link in links)
+    return save(booklet)
+
+
+def draw_form(page: Any, form: Any, name: str, rect: Any) -> None:
+    """Draw ``form`` over ``page``, scaled to fit and centred in ``rect``, under a fixed resource name.
+
+    pikepdf's ``add_overlay`` does the same with a random name, which would make rebuilds differ.
+    """
+    import pikepdf
+
+    placed = page.add_resource(form, pikepdf.Name.XObject, pikepdf.Name(name))
+    page.contents_add(b"q\n", prepend=True)
+    page.contents_add(b"Q\n" + page.calc_form_xobject_placement(form, placed, rect))
+    page.contents_coalesce()
+
+
+def save(pdf: Any) -> bytes:
+    """A pikepdf document's bytes, the same for the same content (no random /ID)."""
     buffer = io.BytesIO()
-    writer.write(buffer)
+    pdf.save(buffer, deterministic_id=True)
     return buffer.getvalue()
 
 

@@ -136,16 +136,17 @@ def _load_material(path: Path, title: str, stamp: int) -> Material:
 
 
 def pdf_pages(path: Path) -> int:
-    """The page count of PDF courseware; a file pypdf cannot read is a config error."""
-    from pypdf import PdfReader
-    from pypdf.errors import PyPdfError
+    """The page count of PDF courseware; a file pikepdf cannot read is a config error."""
+    import pikepdf
 
     try:
-        reader = PdfReader(path)
-        if reader.is_encrypted:
-            raise ConfigError(f"material '{path}' is an encrypted PDF; save an unprotected copy")
-        pages = len(reader.pages)
-    except (PyPdfError, OSError, ValueError) as exc:
+        with pikepdf.Pdf.open(path) as pdf:
+            if pdf.is_encrypted:
+                raise ConfigError(f"material '{path}' is an encrypted PDF; save an unprotected copy")
+            pages = len(pdf.pages)
+    except pikepdf.PasswordError:
+        raise ConfigError(f"material '{path}' is an encrypted PDF; save an unprotected copy") from None
+    except (pikepdf.PdfError, OSError, ValueError) as exc:
         raise ConfigError(f"material '{path}' is not a readable PDF ({exc})") from None
     if pages == 0:
         raise ConfigError(f"material '{path}' is a PDF without pages")

@@ -139,21 +139,29 @@ def _intact(path: Path, sha256: str) -> bool:
 
 def combine(output: Path, placements: list[Placement], target: Path) -> tuple[int, str]:
     """Append the booklets with their blank pages; write to a temporary name and rename."""
-    from pypdf import PdfReader, PdfWriter
-    from pypdf.constants import PageLabelStyle
+    import warnings
+
+    import pikepdf
 
     from packgen.build import sha256_file
 
-    writer = PdfWriter()
-    for placement in placements:
-        reader = PdfReader(output / placement.file)
-        start = len(writer.pages)
-        writer.append(reader, outline_item=f"{placement.id} {placement.name}", import_outline=False)
-        box = reader.pages[-1].mediabox
-        for _ in range(placement.blank):
-            writer.add_blank_page(width=float(box.width), height=float(box.height))
-        end = len(writer.pages) - 1
-        writer.set_page_label(start, end, style=PageLabelStyle.DECIMAL, prefix=f"{placement.id}-", start=1)
+    run = pikepdf.Pdf.new()
+    labels: list[Any] = []
+    with run.open_outline() as outline:
+        for placement in placements:
+            booklet = pikepdf.Pdf.open(output / placement.file)
+            start = len(run.pages)
+            with warnings.catch_warnings():
+                # the booklet's own links into itself do not matter in a file for the print shop
+                warnings.simplefilter("ignore", pikepdf.PageCopyWarning)
+                run.pages.extend(booklet.pages)
+            box = booklet.pages[-1].mediabox
+            for _ in range(placement.blank):
+                run.add_blank_page(page_size=(float(box[2]) - float(box[0]), float(box[3]) - float(box[1])))
+            outline.root.append(pikepdf.OutlineItem(f"{placement.id} {placement.name}", start))
+            labels += [start, pikepdf.Dictionary(S=pikepdf.Name.D, P=f"{placement.id}-", St=1)]
+    if labels:
+        run.Root.PageLabels = pikepdf.Dictionary(Nums=pikepdf.Array(labels))
     with atomic_output(target) as handle:
-        writer.write(handle)
-    return len(writer.pages), sha256_file(target)
+        run.save(handle, deterministic_id=True)
+    return len(run.pages), sha256_file(target)

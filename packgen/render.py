@@ -308,37 +308,44 @@ def include_courseware(pdf: bytes, content: BookletContent) -> bytes:
     courseware = [m for m in content.materials if m.kind == "pdf"]
     if not courseware:
         return pdf
-    from pypdf import PdfReader, PdfWriter, Transformation
+    import pikepdf
 
-    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf)))
-    pages = {
-        name: writer.get_destination_page_number(dest) for name, dest in writer.named_destinations.items()
-    }
+    booklet = pikepdf.Pdf.open(io.BytesIO(pdf))
+    pages = _named_pages(booklet)
     mm = 72 / 25.4
     top, right, bottom, left = (v * mm for v in _COURSEWARE_MARGINS_MM)
+    drawn = 0
     for material in courseware:
-        source = PdfReader(material.path)
-        for number, page in enumerate(source.pages):
-            target_index = pages.get(f"{material.anchor}-p{number}")
-            if target_index is None:  # a template override dropped the placeholders
-                raise ConfigError(
-                    f"template {TEMPLATE}: no placeholder page '{material.anchor}-p{number}' for courseware "
-                    f"{material.path}; keep the courseware pages of the built-in materials block"
+        with pikepdf.Pdf.open(material.path) as source:
+            for number, page in enumerate(source.pages):
+                target_index = pages.get(f"{material.anchor}-p{number}")
+                if target_index is None:  # a template override dropped the placeholders
+                    raise ConfigError(
+                        f"template {TEMPLATE}: no placeholder page '{material.anchor}-p{number}' for courseware "
+                        f"{material.path}; keep the courseware pages of the built-in materials block"
+                    )
+                target = booklet.pages[target_index]
+                box = target.trimbox
+                area = pikepdf.Rectangle(
+                    float(box[0]) + left, float(box[1]) + bottom, float(box[2]) - right, float(box[3]) - top
                 )
-            target = writer.pages[target_index]
-            box = target.trimbox
-            width = float(box.width) - left - right
-            height = float(box.height) - top - bottom
-            src_w, src_h = float(page.mediabox.width), float(page.mediabox.height)
-            scale = min(width / src_w, height / src_h)
-            x = float(box.left) + left + (width - src_w * scale) / 2 - float(page.mediabox.left) * scale
-            y = (
-                float(box.bottom)
-                + bottom
-                + (height - src_h * scale) / 2
-                - float(page.mediabox.bottom) * scale
-            )
-            target.merge_transformed_page(page, Transformation().scale(scale).translate(x, y))
-    buffer = io.BytesIO()
-    writer.write(buffer)
-    return buffer.getvalue()
+                form = booklet.copy_foreign(page.as_form_xobject())
+                compose.draw_form(target, form, f"/PackgenCourseware{drawn}", area)  # pages share resources
+                drawn += 1
+    return compose.save(booklet)
+
+
+def _named_pages(booklet: Any) -> dict[str, int]:
+    """The page index of each named destination (an anchor) in a WeasyPrint PDF opened with pikepdf."""
+    import pikepdf
+
+    numbers: dict[tuple[int, int], int] = {page.obj.objgen: n for n, page in enumerate(booklet.pages)}
+    names = booklet.Root.get("/Names")
+    dests = names.get("/Dests") if names is not None else None
+    found: dict[str, int] = {}
+    for name, dest in pikepdf.NameTree(dests).items() if dests is not None else []:
+        target: Any = dest.get("/D") if isinstance(dest, pikepdf.Dictionary) else dest
+        number = numbers.get(target[0].objgen)
+        if number is not None:
+            found[str(name)] = number
+    return found
