@@ -61,8 +61,20 @@ class Split:
     """A booklet's HTML with its shared sections taken out (see :func:`split`)."""
 
     personal: str  #: the booklet with a token where each shared section was
-    shared: str  #: the shared sections alone, after the booklet's own head; "" when there are none
-    ids: list[str]  #: per shared section, the id found on its first page
+    head: str  #: the booklet's head and <body> tag for the shared documents; "" without shared sections
+    sections: list[str] = field(default_factory=list)  #: each shared section, with an id on its start
+    ids: list[str] = field(default_factory=list)  #: per shared section, the id found on its first page
+    #: the shared sections in runs: those with nothing personal between them, rendered as one document
+    runs: list[list[int]] = field(default_factory=list)
+
+    def run_html(self, run: int) -> str:
+        """The HTML of one run of shared sections: the booklet's head, then the sections alone."""
+        return f"{self.head}{''.join(self.sections[i] for i in self.runs[run])}\n</body></html>"
+
+    @property
+    def shared(self) -> str:
+        """All shared sections after the booklet's head ("" when there are none)."""
+        return f"{self.head}{''.join(self.sections)}\n</body></html>" if self.sections else ""
 
 
 def split(render: Callable[[Callable[..., Markup]], str]) -> Split:
@@ -76,14 +88,24 @@ def split(render: Callable[[Callable[..., Markup]], str]) -> Split:
     text = render(hook)
     body = _BODY_RE.search(text)
     if body is None or not sections:
-        return Split(personal=text, shared="", ids=[])
+        return Split(personal=text, head="")
     head = _HEAD_NOISE_RE.sub("", text[: body.start()])
     marked = [_mark(s, SECTION_ID.format(i)) for i, s in enumerate(sections)]
-    shared = (
-        f"{head}<style>{NO_MARGIN_BOXES}</style>\n{body.group(0)}\n"
-        f"{''.join(s for s, _ in marked)}\n</body></html>"
+    runs: list[list[int]] = []
+    previous_end = -1
+    for token in _TOKEN_RE.finditer(text):
+        if runs and not text[previous_end : token.start()].strip():
+            runs[-1].append(int(token.group(1)))
+        else:
+            runs.append([int(token.group(1))])
+        previous_end = token.end()
+    return Split(
+        personal=text,
+        head=f"{head}<style>{NO_MARGIN_BOXES}</style>\n{body.group(0)}\n",
+        sections=[section for section, _ in marked],
+        ids=[anchor for _, anchor in marked],
+        runs=runs,
     )
-    return Split(personal=text, shared=shared, ids=[i for _, i in marked])
 
 
 def _mark(section: str, anchor: str) -> tuple[str, str]:
@@ -180,21 +202,25 @@ def shared_html_for(shared: str, first_page_left: bool) -> str:
     return f"{shared[: body.end()]}{blank}{shared[body.end() :]}"
 
 
-def with_placeholders(booklet: Split, part: SharedPart) -> str:
-    """The personal HTML: a blank page for every shared page, with that page's anchors and bookmarks."""
-    page = 0
-    blocks: list[str] = []
-    for count in part.counts:
-        divs = []
-        for _ in range(count):
-            inner = "".join(f'<div id="{html.escape(a)}"></div>' for a in part.anchors[page])
-            inner += "".join(
-                f'<div style="bookmark-level: {level}; bookmark-label: {_css_string(label)}"></div>'
-                for level, label in part.bookmarks[page]
-            )
-            divs.append(f'<div class="packgen-placeholder" style="break-before: page">{inner}</div>')
-            page += 1
-        blocks.append("".join(divs))
+def with_placeholders(booklet: Split, parts: list[SharedPart]) -> str:
+    """The personal HTML: a blank page for every shared page, with that page's anchors and bookmarks.
+
+    ``parts`` holds the rendered run of shared sections for each of ``booklet.runs``.
+    """
+    blocks: dict[int, str] = {}
+    for run, part in zip(booklet.runs, parts, strict=True):
+        page = 0
+        for section, count in zip(run, part.counts, strict=True):
+            divs = []
+            for _ in range(count):
+                inner = "".join(f'<div id="{html.escape(a)}"></div>' for a in part.anchors[page])
+                inner += "".join(
+                    f'<div style="bookmark-level: {level}; bookmark-label: {_css_string(label)}"></div>'
+                    for level, label in part.bookmarks[page]
+                )
+                divs.append(f'<div class="packgen-placeholder" style="break-before: page">{inner}</div>')
+                page += 1
+            blocks[section] = "".join(divs)
     return _TOKEN_RE.sub(lambda m: blocks[int(m.group(1))], booklet.personal)
 
 
@@ -204,26 +230,30 @@ def _css_string(text: str) -> str:
     return html.escape(f"'{escaped}'", quote=True)
 
 
-def first_section_page(document: Any, booklet: Split) -> int:
-    """The index of the first placeholder page in a rendered personal document."""
-    return next(n for n, page in enumerate(document.pages) if booklet.ids[0] in page.anchors)
+def first_pages(document: Any, booklet: Split) -> list[int]:
+    """The index of each run's first placeholder page in a rendered personal document."""
+    where: dict[str, int] = {}
+    for number, page in enumerate(document.pages):
+        for name in page.anchors:
+            where.setdefault(name, number)
+    return [where[booklet.ids[run[0]]] for run in booklet.runs]
 
 
-def overlay(personal_pdf: bytes, part: SharedPart, first_page: int) -> bytes:
-    """Draw the shared pages onto the personal document's placeholders, from page ``first_page`` on."""
+def overlay(personal_pdf: bytes, parts: list[SharedPart], firsts: list[int]) -> bytes:
+    """Draw each run's shared pages onto the personal document's placeholders from page ``firsts[run]``."""
     import pikepdf
 
     booklet = pikepdf.Pdf.open(io.BytesIO(personal_pdf))
-    for index in range(part.pages):
-        page = booklet.pages[first_page + index]
-        form, links = part.form(index)
-        draw_form(
-            page, booklet.copy_foreign(form), f"/PackgenShared{index}", pikepdf.Rectangle(page.mediabox)
-        )
-        if links:
-            if "/Annots" not in page.obj:
-                page.obj.Annots = booklet.make_indirect(pikepdf.Array())
-            page.obj.Annots.extend(booklet.copy_foreign(link) for link in links)
+    for run, (part, first) in enumerate(zip(parts, firsts, strict=True)):
+        for index in range(part.pages):
+            page = booklet.pages[first + index]
+            form, links = part.form(index)
+            name = f"/PackgenShared{run}_{index}"  # pages may share one resource dictionary
+            draw_form(page, booklet.copy_foreign(form), name, pikepdf.Rectangle(page.mediabox))
+            if links:
+                if "/Annots" not in page.obj:
+                    page.obj.Annots = booklet.make_indirect(pikepdf.Array())
+                page.obj.Annots.extend(booklet.copy_foreign(link) for link in links)
     return save(booklet)
 
 
@@ -250,7 +280,7 @@ def save(pdf: Any) -> bytes:
 class SharedCache:
     """Rendered shared parts of one process, by content; small, since a build has a few plans."""
 
-    def __init__(self, size: int = 16) -> None:
+    def __init__(self, size: int = 32) -> None:
         self.size = size
         self._parts: OrderedDict[str, SharedPart] = OrderedDict()
 

@@ -205,25 +205,35 @@ class Renderer:
             raise RenderError(f"{content.member.source} ({content.member.id}): {exc}") from None
 
     def _composed(self, content: BookletContent, booklet: compose.Split) -> bytes:
-        def render_shared(html: str) -> compose.SharedPart:
-            document = self._document(html)
-            return compose.read_shared(document, document.write_pdf(), booklet.ids)
+        """The booklet from its personal part and each run of shared sections rendered once.
 
-        left = False
-        part = self._shared.get(booklet.shared, left, render_shared)
-        personal = compose.with_placeholders(booklet, part)
-        document = self._document(personal)
-        first = compose.first_section_page(document, booklet)
-        if (first % 2 == 1) != left:  # the chapters start on a left-hand page: so must the shared part
-            part = self._shared.get(booklet.shared, not left, render_shared)
-            if compose.with_placeholders(booklet, part) != personal:
-                document = self._document(compose.with_placeholders(booklet, part))
-                first = compose.first_section_page(document, booklet)
-                if first % 2 != 1:
-                    return self._document(
-                        self.html(content)
-                    ).write_pdf()  # layout differs by side: render whole
-        return compose.overlay(document.write_pdf(), part, first)
+        A run must start on the same side of the sheet (left or right page) as in a whole render, so
+        mirrored margins stay right: each run is first taken as starting on a right-hand page, and
+        rendered again for the other side when the personal part puts it on a left-hand one.
+        """
+
+        def part(run: int) -> compose.SharedPart:
+            def render(html: str) -> compose.SharedPart:
+                document = self._document(html)
+                ids = [booklet.ids[i] for i in booklet.runs[run]]
+                return compose.read_shared(document, document.write_pdf(), ids)
+
+            return self._shared.get(booklet.run_html(run), left[run], render)
+
+        left = [False] * len(booklet.runs)
+        personal = ""
+        for _ in range(2):
+            parts = [part(run) for run in range(len(booklet.runs))]
+            html = compose.with_placeholders(booklet, parts)
+            if html != personal:
+                personal, document = html, self._document(html)
+            firsts = compose.first_pages(document, booklet)
+            wrong = [run for run, first in enumerate(firsts) if (first % 2 == 1) != left[run]]
+            if not wrong:
+                return compose.overlay(document.write_pdf(), parts, firsts)
+            for run in wrong:
+                left[run] = not left[run]
+        return self._document(self.html(content)).write_pdf()  # the layout differs by side: render whole
 
     def _document(self, html: str) -> Any:
         """A laid-out WeasyPrint document, with this renderer's fonts, images and fetcher."""

@@ -21,7 +21,9 @@ from packgen.render import Renderer
 
 pytestmark = requires_poppler
 
-PLAN_MEMBERS = ("QS0001", "QS0036")  # delivered and online: QR codes, delivery table, all chapters
+#: delivered on two routes (their schedules differ: one renderer must not mix them up) and online (QR
+#: codes): the delivery table, the schedule, links and every chapter
+PLAN_MEMBERS = ("QS0001", "QS0014", "QS0036")
 
 
 def contents(config, ids):  # type: ignore[no-untyped-def]
@@ -162,6 +164,17 @@ def test_split_takes_the_shared_sections_out() -> None:
             + "</body></html>"
         )
     )
-    assert split.ids == ["c1", "packgen-shared-1"]
+    assert split.ids == ["c1", "packgen-shared-1"] and split.runs == [[0, 1]]
     assert "Ann" not in split.shared and "one" not in split.personal
     assert '<section><div id="packgen-shared-1"></div>two</section>' in split.shared
+
+
+def test_shared_sections_with_personal_pages_between_them_are_separate_runs() -> None:
+    def render(hook):  # type: ignore[no-untyped-def]
+        one, two, three = (hook(caller=lambda n=n: f'<section id="s{n}">{n}</section>') for n in (1, 2, 3))
+        return f"<html><body>{one}\n  {two}<section>personal</section>{three}</body></html>"
+
+    split = compose.split(render)
+    assert split.runs == [[0, 1], [2]]
+    assert ">1</section>" in split.run_html(0) and ">2</section>" in split.run_html(0)
+    assert ">3</section>" in split.run_html(1) and ">1</section>" not in split.run_html(1)
