@@ -284,6 +284,9 @@ class SharedCache:
         self.size = size
         self._parts: OrderedDict[str, SharedPart] = OrderedDict()
 
+    def __len__(self) -> int:
+        return len(self._parts)
+
     def get(self, shared: str, first_page_left: bool, render: Callable[[str], SharedPart]) -> SharedPart:
         key = hashlib.sha256(f"{int(first_page_left)}\n{shared}".encode()).hexdigest()
         part = self._parts.get(key)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import os
+import re
 from collections.abc import Callable
 from html.parser import HTMLParser
 from typing import Any
@@ -26,6 +27,8 @@ from packgen.members import format_phone
 from packgen.plans import BookletContent
 
 TEMPLATE = "booklet.html.j2"
+#: a page rule for left- or right-hand pages only, as mirrored margins need
+_SIDED_PAGE = re.compile(r"@page\b[^{;]*:(?:left|right|recto|verso)\b", re.IGNORECASE)
 
 LABELS: dict[str, dict[str, Any]] = {
     "zh": {
@@ -116,6 +119,7 @@ class Renderer:
         self._font_config: Any = None
         self._image_cache: dict[str, Any] = {}
         self._shared = compose.SharedCache()
+        self._sided_heads: dict[str, bool] = {}
         #: False renders every booklet whole, as a plain WeasyPrint loop would (tests compare the two)
         self.fast = True
 
@@ -222,18 +226,34 @@ class Renderer:
 
         left = [False] * len(booklet.runs)
         personal = ""
-        for _ in range(2):
+        for _ in range(2 if self._sided(booklet.head) else 1):
             parts = [part(run) for run in range(len(booklet.runs))]
             html = compose.with_placeholders(booklet, parts)
             if html != personal:
                 personal, document = html, self._document(html)
             firsts = compose.first_pages(document, booklet)
             wrong = [run for run, first in enumerate(firsts) if (first % 2 == 1) != left[run]]
-            if not wrong:
+            if not wrong or not self._sided(booklet.head):
                 return compose.overlay(document.write_pdf(), parts, firsts)
             for run in wrong:
                 left[run] = not left[run]
         return self._document(self.html(content)).write_pdf()  # the layout differs by side: render whole
+
+    def _sided(self, head: str) -> bool:
+        """Whether left- and right-hand pages may look different (``@page :left`` …, mirrored margins).
+
+        When they cannot, a run of shared sections looks the same on either side and is rendered once.
+        Read from the booklet head's own styles and the stylesheets in the template folders; a
+        stylesheet from elsewhere (a web address) cannot be read here, so it counts as sided.
+        """
+        if head not in self._sided_heads:
+            styles = re.findall(r"<style\b[^>]*>(.*?)</style>", head, flags=re.DOTALL | re.IGNORECASE)
+            folders = [self.builtin, self.workspace_templates]
+            files = [path for folder in folders if folder.is_dir() for path in sorted(folder.rglob("*.css"))]
+            texts = styles + [path.read_text(encoding="utf-8", errors="replace") for path in files]
+            remote = re.search(r"<link\b[^>]*\bhref=[\"']?(?!file:)[a-z]+:", head, flags=re.IGNORECASE)
+            self._sided_heads[head] = bool(remote) or any(_SIDED_PAGE.search(text) for text in texts)
+        return self._sided_heads[head]
 
     def _document(self, html: str) -> Any:
         """A laid-out WeasyPrint document, with this renderer's fonts, images and fetcher."""

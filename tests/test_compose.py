@@ -87,6 +87,12 @@ def test_fast_booklets_read_like_full_renders(tmp_path: Path) -> None:
         words = [" ".join(w for w, _, _ in page) for page in fast_pages]
         chapter_page = next(page for page in words if "第一章" in page.split())
         assert content.member.name in chapter_page and f"共 {len(fast_pages)} 页" in chapter_page
+    # the default pages are the same on both sides: each distinct run was rendered once, for one side
+    runs = set()
+    for content in contents(config, PLAN_MEMBERS):
+        booklet = compose.split(lambda hook, content=content: renderer._html(content, hook))
+        runs |= {booklet.run_html(run) for run in range(len(booklet.runs))}
+    assert len(renderer._shared) == len(runs) >= 4
 
 
 MIRRORED_CSS = """
