@@ -1,25 +1,27 @@
-"""Booklets from a personal part rendered per member and a shared part rendered once per plan.
+"""Booklets from a personal part rendered per member and shared parts rendered once per worker.
 
-Most of a booklet, the study chapters, is the same for every member on a plan; laying it out and
-embedding its fonts again for each member is most of a booklet's cost. So a booklet is made of two
-WeasyPrint documents:
+Most of a booklet (the schedule, links, materials list, study chapters and record sheets) is the
+same for every member on a plan, or on a delivery route; laying it out and embedding its fonts again
+for each member is most of a booklet's cost. So a booklet is made of several WeasyPrint documents:
 
-- the **shared** document: the chapters alone, with the booklet's stylesheets and every page margin
-  box empty. It is rendered once per process for each distinct content (keyed by a hash of its HTML)
-  and kept as PDF bytes;
+- a **shared** document for each *run* of shared sections (sections with nothing personal between
+  them), with the booklet's stylesheets and every page margin box empty. It is rendered once per
+  process for each distinct content (keyed by a hash of its HTML) and kept as PDF bytes;
 - the **personal** document: the whole booklet with one blank placeholder page where each shared page
   goes. The placeholders carry the shared pages' anchors and bookmarks, so running headers,
   "page X of Y", links and the table of contents' page numbers come out as in a full render.
 
-:func:`overlay` then draws each shared page onto its placeholder as a form XObject, without parsing
-or rewriting any content stream. The booklet has the same pages, the same text on every page and the
-same outline as a plain render of the whole HTML (``tests/test_compose.py`` compares them). Web links
-on shared pages are kept; a link from a shared page to an anchor elsewhere in the booklet is not.
+:func:`overlay` then draws each shared page onto its placeholder as a form XObject (pikepdf), without
+parsing or rewriting any content stream. The booklet has the same pages, the same text on every page
+and the same outline as a plain render of the whole HTML (``tests/test_compose.py`` compares them).
+Web links on shared pages are kept; a link from a shared page to an anchor elsewhere in the booklet
+is not, and a shared section must not set running strings (``string-set``).
 
 The template marks what is shared: ``{% call shared() %}<section class="chapter" …>{% endcall %}``.
-Each shared section starts on a new page and uses the page style of the pages around it. The shared
-document starts on a left- or right-hand page as the booklet's first chapter does, so mirrored margins
-stay right.
+Each shared section starts on a new page and uses the page style of the pages around it. A run's
+document starts on a left- or right-hand page as the run does in the booklet, so mirrored margins stay
+right (see ``Renderer._composed``). A section that shows member data is still right, only slow: its
+HTML differs per member, so it is rendered per member.
 """
 
 from __future__ import annotations
@@ -70,11 +72,6 @@ class Split:
     def run_html(self, run: int) -> str:
         """The HTML of one run of shared sections: the booklet's head, then the sections alone."""
         return f"{self.head}{''.join(self.sections[i] for i in self.runs[run])}\n</body></html>"
-
-    @property
-    def shared(self) -> str:
-        """All shared sections after the booklet's head ("" when there are none)."""
-        return f"{self.head}{''.join(self.sections)}\n</body></html>" if self.sections else ""
 
 
 def split(render: Callable[[Callable[..., Markup]], str]) -> Split:

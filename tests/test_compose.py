@@ -161,7 +161,7 @@ def uris(data: bytes) -> list[tuple[int, str]]:
 
 def test_split_takes_the_shared_sections_out() -> None:
     split = compose.split(lambda hook: "<html><body><p>only personal</p></body></html>")
-    assert split.ids == [] and split.shared == ""
+    assert split.ids == [] and split.runs == [] and split.head == ""
     split = compose.split(
         lambda hook: (
             "<html><head><title>Ann</title></head><body>"
@@ -171,8 +171,8 @@ def test_split_takes_the_shared_sections_out() -> None:
         )
     )
     assert split.ids == ["c1", "packgen-shared-1"] and split.runs == [[0, 1]]
-    assert "Ann" not in split.shared and "one" not in split.personal
-    assert '<section><div id="packgen-shared-1"></div>two</section>' in split.shared
+    assert "Ann" not in split.run_html(0) and "one" not in split.personal
+    assert '<section><div id="packgen-shared-1"></div>two</section>' in split.run_html(0)
 
 
 def test_shared_sections_with_personal_pages_between_them_are_separate_runs() -> None:
@@ -184,3 +184,20 @@ def test_shared_sections_with_personal_pages_between_them_are_separate_runs() ->
     assert split.runs == [[0, 1], [2]]
     assert ">1</section>" in split.run_html(0) and ">2</section>" in split.run_html(0)
     assert ">3</section>" in split.run_html(1) and ">1</section>" not in split.run_html(1)
+
+
+def test_a_shared_section_showing_member_data_still_prints_each_members_own(tmp_path: Path) -> None:
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "booklet.html.j2").write_text(
+        '{% extends "builtin/booklet.html.j2" %}\n{% block records %}{% call shared() %}'
+        '<section class="sheet" id="records"><h1>{{ member.name }}的记录</h1></section>'
+        "{% endcall %}{% endblock %}",
+        encoding="utf-8",
+    )
+    config = load_config(workspace=tmp_path)
+    renderer = Renderer(config)
+    for content in contents(config, ("QS0001", "QS0002")):  # same plan, same chapters, other names
+        fast_and_full(config, content, tmp_path, renderer)
+        fast_pages = pages_text(tmp_path / "fast.pdf")
+        assert fast_pages == pages_text(tmp_path / "full.pdf")
+        assert f"{content.member.name}的记录" in [w for page in fast_pages for w, _, _ in page]
