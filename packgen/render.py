@@ -6,6 +6,7 @@ font configuration, parsed stylesheets), so a batch creates one per worker proce
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import os
@@ -345,8 +346,9 @@ def include_courseware(pdf: bytes, content: BookletContent) -> bytes:
     mm = 72 / 25.4
     top, right, bottom, left = (v * mm for v in _COURSEWARE_MARGINS_MM)
     drawn = 0
-    for material in courseware:
-        with pikepdf.Pdf.open(material.path) as source:
+    with contextlib.ExitStack() as opened:  # the sources stay open until saved: qpdf copies then
+        sources = [opened.enter_context(pikepdf.Pdf.open(m.path)) for m in courseware]
+        for material, source in zip(courseware, sources, strict=True):
             for number, page in enumerate(source.pages):
                 target_index = pages.get(f"{material.anchor}-p{number}")
                 if target_index is None:  # a template override dropped the placeholders
@@ -362,7 +364,7 @@ def include_courseware(pdf: bytes, content: BookletContent) -> bytes:
                 form = booklet.copy_foreign(page.as_form_xobject())
                 compose.draw_form(target, form, f"/PackgenCourseware{drawn}", area)  # pages share resources
                 drawn += 1
-    return compose.save(booklet)
+        return compose.save(booklet)
 
 
 def _named_pages(booklet: Any) -> dict[str, int]:
