@@ -51,6 +51,10 @@ _TOKEN_RE = re.compile(r"<!--packgen-shared:(\d+)-->")
 _BODY_RE = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
 #: title and meta tags name the member but do not change a page; the shared document drops them
 _HEAD_NOISE_RE = re.compile(r"<title>.*?</title>|<meta\b[^>]*>", re.IGNORECASE | re.DOTALL)
+#: styles a template puts in the body apply to the whole booklet: the shared documents get them too
+_BODY_STYLE_RE = re.compile(
+    r"<style\b[^>]*>.*?</style>|<link\b[^>]*\bstylesheet\b[^>]*>", re.IGNORECASE | re.DOTALL
+)
 
 
 def whole(*_args: Any, caller: Callable[[], str]) -> Markup:
@@ -87,6 +91,7 @@ def split(render: Callable[[Callable[..., Markup]], str]) -> Split:
     if body is None or not sections:
         return Split(personal=text, head="")
     head = _HEAD_NOISE_RE.sub("", text[: body.start()])
+    styles = "".join(m.group(0) for m in _BODY_STYLE_RE.finditer(text, body.end()))
     marked = [_mark(s, SECTION_ID.format(i)) for i, s in enumerate(sections)]
     runs: list[list[int]] = []
     previous_end = -1
@@ -98,7 +103,7 @@ def split(render: Callable[[Callable[..., Markup]], str]) -> Split:
         previous_end = token.end()
     return Split(
         personal=text,
-        head=f"{head}<style>{NO_MARGIN_BOXES}</style>\n{body.group(0)}\n",
+        head=f"{head}<style>{NO_MARGIN_BOXES}</style>\n{body.group(0)}\n{styles}",
         sections=[section for section, _ in marked],
         ids=[anchor for _, anchor in marked],
         runs=runs,

@@ -201,3 +201,16 @@ def test_a_shared_section_showing_member_data_still_prints_each_members_own(tmp_
         fast_pages = pages_text(tmp_path / "fast.pdf")
         assert fast_pages == pages_text(tmp_path / "full.pdf")
         assert f"{content.member.name}的记录" in [w for page in fast_pages for w, _, _ in page]
+
+
+def test_styles_a_template_puts_in_the_body_reach_the_shared_pages(tmp_path: Path) -> None:
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "booklet.html.j2").write_text(
+        '{% extends "builtin/booklet.html.j2" %}\n{% block letter %}'
+        "<style>.chapter h2 { margin-top: 25mm }</style>{{ super() }}{% endblock %}",
+        encoding="utf-8",
+    )
+    config = load_config(workspace=tmp_path)
+    (content,) = contents(config, ("QS0036",))
+    fast_and_full(config, content, tmp_path)
+    assert pages_text(tmp_path / "fast.pdf") == pages_text(tmp_path / "full.pdf")
