@@ -15,7 +15,8 @@ for each member is most of a booklet's cost. So a booklet is made of several Wea
 parsing or rewriting any content stream. The booklet has the same pages, the same text on every page
 and the same outline as a plain render of the whole HTML (``tests/test_compose.py`` compares them).
 Web links on shared pages are kept; a link from a shared page to an anchor elsewhere in the booklet
-is not, and a shared section must not set running strings (``string-set``).
+is not, and a shared section must not set running strings (``string-set``) nor continue CSS counters
+from the personal pages (a run's document counts from zero).
 
 The template marks what is shared: ``{% call shared() %}<section class="chapter" …>{% endcall %}``.
 Each shared section starts on a new page and uses the page style of the pages around it. A run's
