@@ -281,7 +281,7 @@ def save(pdf: Any) -> bytes:
 
 
 class SharedCache:
-    """Rendered shared parts of one process, by content; small, since a build has a few plans."""
+    """Rendered runs of shared sections of one process, by content: a build has a few plans and routes."""
 
     def __init__(self, size: int = 32) -> None:
         self.size = size
