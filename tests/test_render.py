@@ -6,7 +6,9 @@ import json
 import re
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import segno
@@ -17,7 +19,7 @@ from pypdf import PdfReader
 
 from packgen.assets import builtin_templates_dir
 from packgen.build import read_and_assign
-from packgen.config import default_config_text, load_config
+from packgen.config import Config, default_config_text, load_config
 from packgen.errors import ConfigError
 from packgen.fonts import SANS_STACK, SERIF_STACK
 from packgen.plans import booklet_content
@@ -192,6 +194,23 @@ def test_doctor_names_the_fonts_booklets_print_with(run) -> None:
     assert body[0] in line
 
 
+def edit_online_plan(workspace: Path, edit: Callable[[dict[str, Any]], object]) -> None:
+    """Change the online plan in the workspace's packgen.yaml with ``edit``."""
+    path = workspace / "packgen.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    edit(data["plans"]["online"])
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+
+
+def render_online_member(workspace: Path, pdf: Path) -> Config:
+    """Render the workspace's first online member's booklet to ``pdf``; the loaded config."""
+    config = load_config(workspace=workspace)
+    _, assigned = read_and_assign(config, [])
+    member, assignment = next((m, a) for m, a in assigned if a.plan == "online")
+    pdf.write_bytes(Renderer(config).pdf(booklet_content(config, member, assignment)))
+    return config
+
+
 def test_pdf_courseware_pages_are_included_numbered_and_in_the_toc(tmp_path: Path) -> None:
     from weasyprint import HTML
 
@@ -200,15 +219,9 @@ def test_pdf_courseware_pages_are_included_numbered_and_in_the_toc(tmp_path: Pat
         string="<style>@page { size: A4 landscape }</style><h1>Slide one: 党章</h1>"
         "<h1 style='break-before: page'>Slide two</h1>"
     ).write_pdf(workspace / "materials" / "deck.pdf")
-    config = yaml.safe_load((workspace / "packgen.yaml").read_text(encoding="utf-8"))
-    config["plans"]["online"]["materials"].append("materials/deck.pdf")
-    (workspace / "packgen.yaml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
-    config = load_config(workspace=workspace)
-    _, assigned = read_and_assign(config, [])
-    member, assignment = next((m, a) for m, a in assigned if a.plan == "online")
+    edit_online_plan(workspace, lambda plan: plan["materials"].append("materials/deck.pdf"))
     pdf = tmp_path / "b.pdf"
-    data = Renderer(config).pdf(booklet_content(config, member, assignment))
-    pdf.write_bytes(data)
+    render_online_member(workspace, pdf)
     texts = page_texts(pdf)
     total = len(texts)
     toc = next(t for t in texts if "\n目录\n" in t)
@@ -234,14 +247,9 @@ def test_long_schedule_breaks_between_rows_and_repeats_its_header(tmp_path: Path
         {"date": f"2026-12-{day:02d}", "time": "20:00", "title": f"线上学习第{day}次"} for day in range(1, 32)
     ]
     workspace = small_workspace(tmp_path / "ws")
-    config = yaml.safe_load((workspace / "packgen.yaml").read_text(encoding="utf-8"))
-    config["plans"]["online"]["sessions"] = sessions
-    (workspace / "packgen.yaml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
-    config = load_config(workspace=workspace)
-    _, assigned = read_and_assign(config, [])
-    member, assignment = next((m, a) for m, a in assigned if a.plan == "online")
+    edit_online_plan(workspace, lambda plan: plan.update(sessions=sessions))
     pdf = tmp_path / "b.pdf"
-    pdf.write_bytes(Renderer(config).pdf(booklet_content(config, member, assignment)))
+    render_online_member(workspace, pdf)
     pages = [t for t in page_texts(pdf) if "线上学习第" in t and "\n目录\n" not in t]
     assert len(pages) >= 2  # the table spans pages
     rows = []
@@ -267,15 +275,10 @@ def test_readme_shows_committed_page_images_of_each_plan() -> None:
 
 def test_every_online_session_link_gets_its_own_qr_code(tmp_path: Path) -> None:
     workspace = small_workspace(tmp_path / "ws")
-    config = yaml.safe_load((workspace / "packgen.yaml").read_text(encoding="utf-8"))
     url = "https://meet.example.org/qingshan/2026-12-12"
-    config["plans"]["online"]["sessions"][0]["link"] = url
-    (workspace / "packgen.yaml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
-    config = load_config(workspace=workspace)
-    _, assigned = read_and_assign(config, [])
-    member, assignment = next((m, a) for m, a in assigned if a.plan == "online")
+    edit_online_plan(workspace, lambda plan: plan["sessions"][0].update(link=url))
     pdf = tmp_path / "b.pdf"
-    pdf.write_bytes(Renderer(config).pdf(booklet_content(config, member, assignment)))
+    config = render_online_member(workspace, pdf)
     page = next(i + 1 for i, t in enumerate(page_texts(pdf)) if "扫描二维码" in t)
     qr = segno.make(url, error="m")
     expected = [[bool(v) for v in row] for row in qr.matrix]
@@ -286,9 +289,7 @@ def test_every_online_session_link_gets_its_own_qr_code(tmp_path: Path) -> None:
 def test_unreadable_pdf_courseware_names_the_file(tmp_path: Path) -> None:
     workspace = small_workspace(tmp_path / "ws")
     (workspace / "materials" / "deck.pdf").write_bytes(b"not a pdf at all")
-    config = yaml.safe_load((workspace / "packgen.yaml").read_text(encoding="utf-8"))
-    config["plans"]["online"]["materials"].append("materials/deck.pdf")
-    (workspace / "packgen.yaml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    edit_online_plan(workspace, lambda plan: plan["materials"].append("materials/deck.pdf"))
     with pytest.raises(ConfigError) as refused:
         load_config(workspace=workspace)
     message = str(refused.value)
