@@ -132,7 +132,7 @@ class SharedPart:
     anchors: list[list[str]]  #: per section page: the ids on it
     bookmarks: list[list[tuple[int, str]]]  #: per section page: (level, label) of its bookmarks
     _forms: dict[int, Any] = field(default_factory=dict, repr=False)
-    _reader: Any = field(default=None, repr=False)
+    _opened: Any = field(default=None, repr=False)  #: ``pdf`` opened with pikepdf, once
 
     @property
     def pages(self) -> int:
@@ -143,9 +143,9 @@ class SharedPart:
         import pikepdf
 
         if index not in self._forms:
-            if self._reader is None:
-                self._reader = pikepdf.Pdf.open(io.BytesIO(self.pdf))
-            shared = self._reader
+            if self._opened is None:
+                self._opened = pikepdf.Pdf.open(io.BytesIO(self.pdf))
+            shared = self._opened
             page = shared.pages[self.start + index]
             page.contents_coalesce()  # one content stream, whatever the writer made
             form = shared.make_stream(
