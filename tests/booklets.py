@@ -56,6 +56,26 @@ def page_texts(pdf: Path) -> list[str]:
     return text.split("\f")[:-1]
 
 
+def toc_entries(pdf: Path) -> list[tuple[str, int]]:
+    """The contents page's entries as (title, page number), read from its layout text.
+
+    A chapter's line starts with its number ("第一章"); the title is the text just before the page number.
+    """
+    page = next(i + 1 for i, text in enumerate(page_texts(pdf)) if "\n目录\n" in text)
+    layout = subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", "-layout", "-f", str(page), "-l", str(page), str(pdf), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    entries = []
+    for line in layout.splitlines():
+        parts = re.split(r"\s{2,}", line.strip())
+        if len(parts) >= 2 and parts[-1].isdigit():
+            entries.append((parts[-2], int(parts[-1])))
+    return entries
+
+
 def words(pdf: Path, page: int | None = None) -> list[list[tuple[str, float, float, float, float]]]:
     """Words per page with their boxes in points, (text, x0, y0, x1, y1), y from the top.
 
