@@ -205,7 +205,7 @@ def finish(
     tell("print runs")
     runs = write_print_runs(
         output, entries, options.print_run, pad_to=options.pad_to, order=options.order,
-        previous=before.get("print_runs", []),
+        previous=before.get("print_runs", []), jobs=options.jobs or os.cpu_count() or 1,
     )  # fmt: skip
     tell("delivery list and labels")
     delivery = write_delivery(config, output, rows, order=options.order, previous=before.get("delivery", {}))

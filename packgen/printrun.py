@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -73,8 +74,12 @@ def write_print_runs(
     pad_to: int = 2,
     order: str = "auto",
     previous: list[dict[str, Any]] | None = None,
+    jobs: int = 1,
 ) -> list[dict[str, Any]]:
-    """Write the print runs for ``mode`` (``plan``, ``all`` or ``none``); return their manifest records."""
+    """Write the print runs for ``mode`` (``plan``, ``all`` or ``none``); return their manifest records.
+
+    Volumes that changed are combined ``jobs`` at a time, each in its own process.
+    """
     usable = [e for e in entries if e.status != "failed" and e.file]
     groups: dict[str, list[Entry]] = {}
     if mode == "all" and usable:
@@ -85,6 +90,7 @@ def write_print_runs(
     folder = output / PRINT_DIR
     earlier = {r.get("file"): r for r in previous or [] if isinstance(r, dict)}
     records = []
+    todo: list[tuple[dict[str, Any], list[Placement]]] = []
     for name, volume, count, members in _volumes(groups, order):
         placements = layout(members, pad_to)
         suffix = f"-{volume:02d}" if count > 1 else ""
@@ -103,16 +109,30 @@ def write_print_runs(
         if before and before.get("key") == key and _intact(output / relative, before.get("sha256", "")):
             record.update(pages=before["pages"], sha256=before["sha256"], status="unchanged")
         else:
-            folder.mkdir(parents=True, exist_ok=True)
-            pages, sha = combine(output, placements, output / relative)
-            record.update(pages=pages, sha256=sha, status="built")
+            todo.append((record, placements))
         record["booklets"] = [asdict(p) for p in placements]
         records.append(record)
+    if todo:
+        folder.mkdir(parents=True, exist_ok=True)
+    targets = [output / record["file"] for record, _ in todo]
+    for (record, _), (pages, sha) in zip(todo, _combine_all(output, todo, targets, jobs), strict=True):
+        record.update(pages=pages, sha256=sha, status="built")
     kept = {output / r["file"] for r in records}
     for stale in folder.glob("print-run-*.pdf") if folder.is_dir() else []:
         if stale not in kept:
             stale.unlink()  # a print run for a plan this build has no booklets for would mislead
     return records
+
+
+def _combine_all(
+    output: Path, todo: list[tuple[dict[str, Any], list[Placement]]], targets: list[Path], jobs: int
+) -> list[tuple[int, str]]:
+    """(pages, sha256) of each combined volume; several at once in worker processes when ``jobs`` > 1."""
+    placements = [p for _, p in todo]
+    if jobs <= 1 or len(todo) <= 1:
+        return [combine(output, p, target) for p, target in zip(placements, targets, strict=True)]
+    with ProcessPoolExecutor(max_workers=min(jobs, len(todo))) as pool:
+        return list(pool.map(combine, [output] * len(todo), placements, targets))
 
 
 def _volumes(groups: dict[str, list[Entry]], order: str) -> list[tuple[str, int, int, list[Entry]]]:

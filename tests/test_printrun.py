@@ -132,8 +132,9 @@ def test_merge_refuses_a_booklet_changed_after_its_build(run, built: BuildResult
     )
 
 
+@pytest.mark.parametrize("jobs", [1, 2])  # volumes combined one after another, or in two processes
 def test_a_large_plan_is_split_into_volumes(
-    built: BuildResult, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    built: BuildResult, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, jobs: int
 ) -> None:
     from packgen import printrun
 
@@ -141,7 +142,7 @@ def test_a_large_plan_is_split_into_volumes(
     entries = [e for e in built.entries if e.plan == "delivered"]  # six booklets: volumes of 4 and 2
     output = tmp_path / "out"
     shutil.copytree(built.output, output)  # the module's build stays as it was for the other tests
-    records = printrun.write_print_runs(output, entries, "plan", pad_to=2)
+    records = printrun.write_print_runs(output, entries, "plan", pad_to=2, jobs=jobs)
     assert [(r["file"], r["volume"], r["volumes"]) for r in records] == [
         ("print/print-run-delivered-01.pdf", 1, 2),
         ("print/print-run-delivered-02.pdf", 2, 2),
