@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from conftest import pdftotext
 
 from packgen.config import default_config_text
 
@@ -62,14 +63,8 @@ def toc_entries(pdf: Path) -> list[tuple[str, int]]:
     A chapter's line starts with its number ("第一章"); the title is the text just before the page number.
     """
     page = next(i + 1 for i, text in enumerate(page_texts(pdf)) if "\n目录\n" in text)
-    layout = subprocess.run(
-        ["pdftotext", "-enc", "UTF-8", "-layout", "-f", str(page), "-l", str(page), str(pdf), "-"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
     entries = []
-    for line in layout.splitlines():
+    for line in pdftotext(pdf, page, page, layout=True).splitlines():
         parts = re.split(r"\s{2,}", line.strip())
         if len(parts) >= 2 and parts[-1].isdigit():
             entries.append((parts[-2], int(parts[-1])))
