@@ -240,6 +240,21 @@ def test_example_template_override_changes_blocks_and_keeps_the_rest(run, tmp_pa
     assert "内部学习资料" in texts[-1] and "流动党员个性化学习辅导手册 · QS0004" not in texts[-1]
 
 
+def test_a_footer_box_added_by_a_template_shares_the_bottom_margin(tmp_path: Path) -> None:
+    workspace = small_workspace(tmp_path / "ws")
+    (workspace / "templates").mkdir()
+    (workspace / "templates" / "booklet.html.j2").write_text(
+        '{% extends "builtin/booklet.html.j2" %}{% block head %}'
+        '<style>@page { @bottom-right { content: "内部资料 注意保存"; } }</style>{% endblock %}',
+        encoding="utf-8",
+    )
+    pdf = tmp_path / "b.pdf"
+    render_online_member(workspace, pdf)
+    texts = page_texts(pdf)
+    for number, text in enumerate(texts[1:], start=2):  # the cover has no footer
+        assert "内部资料 注意保存" in text and f"第 {number} 页 / 共 {len(texts)} 页" in text, text
+
+
 def test_long_schedule_breaks_between_rows_and_repeats_its_header(tmp_path: Path) -> None:
     sessions = [
         {"date": f"2026-12-{day:02d}", "time": "20:00", "title": f"线上学习第{day}次"} for day in range(1, 32)
