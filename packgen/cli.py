@@ -266,6 +266,7 @@ def build(
             result = run_build(
                 cfg, profiles or [], options, encoding=encoding, sheet=sheet, progress=report, stage=stage
             )
+        _show_result(cfg, result, as_json=as_json, quiet=quiet)  # Ctrl-C here too: no traceback
     except PackgenError as exc:
         fail(exc)
     except KeyboardInterrupt:
@@ -273,7 +274,6 @@ def build(
             "interrupted: finished booklets are kept; run the same command again to resume", markup=False
         )
         raise typer.Exit(130) from None
-    _show_result(cfg, result, as_json=as_json, quiet=quiet)
 
 
 @app.command()

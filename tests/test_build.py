@@ -342,7 +342,10 @@ def test_fingerprint_follows_content_not_location(tmp_path: Path) -> None:
 
 
 def test_ctrl_c_stops_with_130_and_keeps_finished_booklets(tmp_path: Path) -> None:
-    make_workspace(tmp_path, MEMBERS[:6])
+    # enough members that the build is still rendering when the signal comes, however late this
+    # process notices the first booklet on a busy machine
+    many = [(f"{member[0]}{n}", *member[1:]) for n in range(10) for member in MEMBERS]  # T010, T011 …
+    make_workspace(tmp_path, many)
     out = tmp_path / "out"
     process = subprocess.Popen(
         [sys.executable, "-m", "packgen", "build", "-o", str(out), "-j", "1"],
