@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -129,10 +130,13 @@ def _combine_all(
 ) -> list[tuple[int, str]]:
     """(pages, sha256) of each combined volume; several at once in worker processes when ``jobs`` > 1."""
     placements = [p for _, p in todo]
-    if jobs <= 1 or len(todo) <= 1:
-        return [combine(output, p, target) for p, target in zip(placements, targets, strict=True)]
-    with ProcessPoolExecutor(max_workers=min(jobs, len(todo))) as pool:
-        return list(pool.map(combine, [output] * len(todo), placements, targets))
+    if jobs > 1 and len(todo) > 1:
+        try:
+            with ProcessPoolExecutor(max_workers=min(jobs, len(todo))) as pool:
+                return list(pool.map(combine, [output] * len(todo), placements, targets))
+        except BrokenProcessPool:  # a worker was killed (out of memory?): combine them here instead
+            pass
+    return [combine(output, p, target) for p, target in zip(placements, targets, strict=True)]
 
 
 def _volumes(groups: dict[str, list[Entry]], order: str) -> list[tuple[str, int, int, list[Entry]]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import shutil
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from test_build import MEMBERS, make_workspace, manifest
 from packgen.build import BuildOptions, BuildResult, build
 from packgen.config import load_config
 from packgen.manifest import Entry
-from packgen.printrun import layout, print_order
+from packgen.printrun import combine, layout, print_order
 
 EXTRA = [
     ("T13", "钱进", "东湖村党支部", "", "一线", "送学上门", "1"),  # no address: listed, no label
@@ -130,6 +131,32 @@ def test_merge_refuses_a_booklet_changed_after_its_build(run, built: BuildResult
         f"error: {shard / 'booklets' / 'T04.pdf'}: missing or changed since its build recorded it; "
         "build that shard again\n"
     )
+
+
+_BUILD_PROCESS = os.getpid()
+
+
+def _combine_unless_in_a_worker(*args: object) -> object:
+    """``combine``, except that a worker process dies in it, as one killed for its memory would."""
+    if os.getpid() != _BUILD_PROCESS:
+        os._exit(1)
+    return combine(*args)  # type: ignore[arg-type]
+
+
+def test_print_runs_are_combined_in_the_build_process_when_a_worker_dies(
+    built: BuildResult, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from packgen import printrun
+
+    monkeypatch.setattr(printrun, "VOLUME_BOOKLETS", 2)
+    monkeypatch.setattr(printrun, "combine", _combine_unless_in_a_worker)
+    entries = [e for e in built.entries if e.plan == "delivered"]  # six booklets: three volumes
+    output = tmp_path / "out"
+    shutil.copytree(built.output, output)
+    records = printrun.write_print_runs(output, entries, "plan", pad_to=2, jobs=2)
+    assert [r["status"] for r in records] == ["built"] * 3
+    for record in records:
+        check_print_run(output / record["file"], record["booklets"], 2)
 
 
 @pytest.mark.parametrize("jobs", [1, 2])  # volumes combined one after another, or in two processes
