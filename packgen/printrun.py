@@ -116,7 +116,8 @@ def write_print_runs(
     if todo:
         folder.mkdir(parents=True, exist_ok=True)
     targets = [output / record["file"] for record, _ in todo]
-    for (record, _), (pages, sha) in zip(todo, _combine_all(output, todo, targets, jobs), strict=True):
+    combined = _combine_all(output, [placements for _, placements in todo], targets, jobs)
+    for (record, _), (pages, sha) in zip(todo, combined, strict=True):
         record.update(pages=pages, sha256=sha, status="built")
     kept = {output / r["file"] for r in records}
     for stale in folder.glob("print-run-*.pdf") if folder.is_dir() else []:
@@ -126,14 +127,13 @@ def write_print_runs(
 
 
 def _combine_all(
-    output: Path, todo: list[tuple[dict[str, Any], list[Placement]]], targets: list[Path], jobs: int
+    output: Path, placements: list[list[Placement]], targets: list[Path], jobs: int
 ) -> list[tuple[int, str]]:
     """(pages, sha256) of each combined volume; several at once in worker processes when ``jobs`` > 1."""
-    placements = [p for _, p in todo]
-    if jobs > 1 and len(todo) > 1:
+    if jobs > 1 and len(targets) > 1:
         try:
-            with ProcessPoolExecutor(max_workers=min(jobs, len(todo))) as pool:
-                return list(pool.map(combine, [output] * len(todo), placements, targets))
+            with ProcessPoolExecutor(max_workers=min(jobs, len(targets))) as pool:
+                return list(pool.map(combine, [output] * len(targets), placements, targets))
         except BrokenProcessPool:  # a worker was killed (out of memory?): combine them here instead
             pass
     return [combine(output, p, target) for p, target in zip(placements, targets, strict=True)]
