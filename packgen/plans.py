@@ -139,13 +139,14 @@ def pdf_pages(path: Path) -> int:
     """The page count of PDF courseware; a file pikepdf cannot read is a config error."""
     import pikepdf
 
+    encrypted = ConfigError(f"material '{path}' is an encrypted PDF; save an unprotected copy")
     try:
         with pikepdf.Pdf.open(path) as pdf:
-            if pdf.is_encrypted:
-                raise ConfigError(f"material '{path}' is an encrypted PDF; save an unprotected copy")
+            if pdf.is_encrypted:  # opened without a password, but still protected
+                raise encrypted
             pages = len(pdf.pages)
     except pikepdf.PasswordError:
-        raise ConfigError(f"material '{path}' is an encrypted PDF; save an unprotected copy") from None
+        raise encrypted from None
     except (pikepdf.PdfError, OSError, ValueError) as exc:
         raise ConfigError(f"material '{path}' is not a readable PDF ({exc})") from None
     if pages == 0:

@@ -126,6 +126,26 @@ def test_pdf_courseware_is_loaded_with_its_page_count_and_title(tmp_path: Path) 
     assert materials[-2].path == tmp_path / "courseware" / "safety.pdf"
 
 
+@pytest.mark.parametrize("user_password", ["secret", ""])  # cannot be opened / opens but is protected
+def test_encrypted_pdf_courseware_is_a_config_error(tmp_path: Path, user_password: str) -> None:
+    import pikepdf
+
+    with pikepdf.new() as pdf:
+        pdf.add_blank_page()
+        pdf.save(tmp_path / "locked.pdf", encryption=pikepdf.Encryption(user=user_password, owner="owner"))
+    text = default_config_text().replace(
+        "      - materials/06-xuexi-fangfa.md\n    report_back: 每两周",
+        "      - locked.pdf\n    report_back: 每两周",
+    )
+    path = write_config(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert str(caught.value).splitlines()[1] == (
+        f"  - line {line_of(text, 'locked.pdf')}: Config value 'plans.self_study.materials.5': material "
+        f"'{tmp_path / 'locked.pdf'}' is an encrypted PDF; save an unprotected copy"
+    )
+
+
 def test_unreadable_pdf_and_unknown_kind_are_config_errors(tmp_path: Path) -> None:
     (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.4 not really")
     (tmp_path / "notes.docx").write_bytes(b"PK")
