@@ -53,6 +53,11 @@ MEMBERS = [
 ]
 
 
+def copies_of_members(copies: int) -> list[tuple[str, ...]]:
+    """MEMBERS ``copies`` times over, with ids T010, T020 … T011 …: a build long enough to interrupt."""
+    return [(f"{member[0]}{n}", *member[1:]) for n in range(copies) for member in MEMBERS]
+
+
 def make_workspace(root: Path, members: list[tuple[str, ...]] = MEMBERS, template: str = TEMPLATE) -> Path:
     """A workspace in ``root``: the small template override and ``profiles/roster.csv``."""
     (root / "templates").mkdir(parents=True, exist_ok=True)
@@ -74,7 +79,7 @@ def statuses(out: Path) -> dict[str, str]:
 
 
 def test_killed_build_resumes_with_finished_booklets_unchanged(run, tmp_path: Path) -> None:
-    members = [(f"{member[0]}{n}", *member[1:]) for n in range(3) for member in MEMBERS]  # T010 …
+    members = copies_of_members(3)
     make_workspace(tmp_path, members)  # long enough to be killed midway however late this test looks
     out = tmp_path / "out"
     booklets = out / "booklets"
@@ -302,7 +307,7 @@ def test_example_ci_workflow_shards_and_merges() -> None:
 
 
 def test_a_killed_worker_fails_its_booklets_and_the_rest_build(tmp_path: Path) -> None:
-    members = [(f"{member[0]}{n}", *member[1:]) for n in range(3) for member in MEMBERS]
+    members = copies_of_members(3)
     make_workspace(tmp_path, members)  # the workers are still rendering when one is killed
     out = tmp_path / "out"
     command = [sys.executable, "-m", "packgen", "build", "-o", str(out), "-j", "2", "--json"]
@@ -346,8 +351,7 @@ def test_fingerprint_follows_content_not_location(tmp_path: Path) -> None:
 def test_ctrl_c_stops_with_130_and_keeps_finished_booklets(tmp_path: Path) -> None:
     # enough members that the build is still rendering when the signal comes, however late this
     # process notices the first booklet on a busy machine
-    many = [(f"{member[0]}{n}", *member[1:]) for n in range(10) for member in MEMBERS]  # T010, T011 …
-    make_workspace(tmp_path, many)
+    make_workspace(tmp_path, copies_of_members(10))
     out = tmp_path / "out"
     process = subprocess.Popen(
         [sys.executable, "-m", "packgen", "build", "-o", str(out), "-j", "1"],
