@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import io
 import os
 import re
@@ -83,8 +84,9 @@ def build_date() -> dt.datetime:
     return dt.datetime.now(tz=dt.timezone.utc).replace(microsecond=0)
 
 
+@functools.lru_cache(maxsize=256)
 def qr_svg(url: str) -> Markup:
-    """An inline SVG QR code for ``url``."""
+    """An inline SVG QR code for ``url``; a plan's links are the same for each of its members."""
     buffer = io.BytesIO()
     segno.make(url, error="m").save(buffer, kind="svg", xmldecl=False, svgns=True, border=2, scale=4)
     return Markup(buffer.getvalue().decode("utf-8"))
