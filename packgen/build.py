@@ -14,6 +14,7 @@ next build, which reports it ``unchanged`` instead of rendering it again.
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import json
 import os
@@ -438,8 +439,11 @@ def _render_all(
 
     if jobs == 1:
         _init_worker(config)
-        for member, assignment, entry in todo:
-            report(_build_one(member, assignment, entry, output))
+        try:
+            for member, assignment, entry in todo:
+                report(_build_one(member, assignment, entry, output))
+        finally:
+            gc.unfreeze()  # this process goes on after the build: let the collector see everything again
         return entries
     pending = iter(todo)
     pool: ProcessPoolExecutor | None = None
@@ -475,21 +479,39 @@ def _render_all(
 
 
 _renderer: Any = None
+_warm = False  #: whether this process has rendered a booklet since :func:`_init_worker`
 
 
 def _init_worker(config: Config) -> None:
-    global _renderer
+    global _renderer, _warm
     from packgen.render import Renderer
 
-    _renderer = Renderer(config)
+    _renderer, _warm = Renderer(config), False
 
 
 def render_booklet(member: Member, assignment: Assignment) -> bytes:
     """The one place a batch turns (member, plan) into PDF bytes; the per-process renderer is reused."""
+    global _warm
     from packgen.plans import booklet_content
 
     assert _renderer is not None, "worker not initialised"
-    return bytes(_renderer.pdf(booklet_content(_renderer.config, member, assignment)))
+    data = bytes(_renderer.pdf(booklet_content(_renderer.config, member, assignment)))
+    if not _warm:
+        _warm = True
+        _freeze_what_stays()
+    return data
+
+
+def _freeze_what_stays() -> None:
+    """Keep what a warm process holds for every booklet out of Python's cyclic garbage collector.
+
+    After its first booklet a process holds WeasyPrint's and pikepdf's modules, fonts, stylesheets
+    and the rendered shared parts; every full collection would scan them all again. Timed with
+    ``gc.callbacks`` in the workers of a 30-member build: collections took 7.7 % of their CPU time,
+    5.4 % with this. The collector still frees what booklets leave behind, so memory stays flat.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def _build_one(member: Member, assignment: Assignment, entry: Entry, output: Path) -> Entry:

@@ -7,6 +7,7 @@ booklets are still real WeasyPrint PDFs, read back with pypdf and poppler.
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import json
 import os
@@ -100,6 +101,7 @@ def test_killed_build_resumes_with_finished_booklets_unchanged(run, tmp_path: Pa
 
     result = run("build", "-o", out, "-j", "1", "--json")
     assert result.exit_code == 0, result.output
+    assert gc.get_freeze_count() == 0  # a build in this process leaves its garbage collector as it was
     data = json.loads(result.stdout)
     status = {e["id"]: e["status"] for e in data["members"]}
     assert {i for i, s in status.items() if s == "unchanged"} == set(finished)
