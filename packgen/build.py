@@ -21,6 +21,7 @@ import os
 import re
 import shutil
 import sys
+import tempfile
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -446,12 +447,18 @@ def _render_all(
             gc.unfreeze()  # this process goes on after the build: let the collector see everything again
         return entries
     pending = iter(todo)
+    try:  # where the workers leave the shared parts they render for one another
+        shared: Path | None = Path(tempfile.mkdtemp(prefix="packgen-shared-"))
+    except OSError:  # no writable temporary folder: each worker renders them all itself
+        shared = None
     pool: ProcessPoolExecutor | None = None
     running: dict[Future[Entry], Entry] = {}
     try:
         while True:
             if pool is None:
-                pool = ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(config,))
+                pool = ProcessPoolExecutor(
+                    max_workers=jobs, initializer=_init_worker, initargs=(config, shared)
+                )
             for member, assignment, entry in pending:
                 running[pool.submit(_build_one, member, assignment, entry, output)] = entry
                 if len(running) >= 2 * jobs:
@@ -469,12 +476,15 @@ def _render_all(
                     if pool is not None:
                         pool.shutdown(wait=False, cancel_futures=True)
                     pool = None  # the rest go to a fresh pool; running ones fail the same way
+        if pool is not None:
+            pool.shutdown()
     except BaseException:
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
         raise
-    if pool is not None:
-        pool.shutdown()
+    finally:
+        if shared is not None:
+            shutil.rmtree(shared, ignore_errors=True)
     return entries
 
 
@@ -482,11 +492,11 @@ _renderer: Any = None
 _warm = False  #: whether this process has rendered a booklet since :func:`_init_worker`
 
 
-def _init_worker(config: Config) -> None:
+def _init_worker(config: Config, shared_folder: Path | None = None) -> None:
     global _renderer, _warm
     from packgen.render import Renderer
 
-    _renderer, _warm = Renderer(config), False
+    _renderer, _warm = Renderer(config, shared_folder=shared_folder), False
 
 
 def render_booklet(member: Member, assignment: Assignment) -> bytes:

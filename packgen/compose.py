@@ -1,12 +1,13 @@
-"""Booklets from a personal part rendered per member and shared parts rendered once per worker.
+"""Booklets from a personal part rendered per member and shared parts rendered once per build.
 
 Most of a booklet (the schedule, links, materials list, study chapters and record sheets) is the
 same for every member on a plan, or on a delivery route; laying it out and embedding its fonts again
 for each member is most of a booklet's cost. So a booklet is made of several WeasyPrint documents:
 
 - a **shared** document for each *run* of shared sections (sections with nothing personal between
-  them), with the booklet's stylesheets and every page margin box empty. It is rendered once per
-  process for each distinct content (keyed by a hash of its HTML) and kept as PDF bytes;
+  them), with the booklet's stylesheets and every page margin box empty. It is rendered once for
+  each distinct content (keyed by a hash of its HTML), kept as PDF bytes in each process and left
+  in a folder for the build's other render processes (:class:`SharedCache`);
 - the **personal** document: the whole booklet with one blank placeholder page where each shared page
   goes. The placeholders carry the shared pages' anchors and bookmarks, so running headers,
   "page X of Y", links and the table of contents' page numbers come out as in a full render.
@@ -27,13 +28,17 @@ HTML differs per member, so it is rendered per member.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import html
 import io
+import pickle
 import re
+import sys
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from markupsafe import Markup
@@ -281,10 +286,16 @@ def save(pdf: Any) -> bytes:
 
 
 class SharedCache:
-    """Rendered runs of shared sections of one process, by content: a build has a few plans and routes."""
+    """Rendered runs of shared sections, by content: a build has a few plans and routes.
 
-    def __init__(self, size: int = 32) -> None:
+    Kept in memory for one process. With a ``folder`` (a build gives its render workers one), a run
+    rendered by one process is written there and read by the others instead of rendered again; a
+    lock per run keeps two processes from rendering the same one at the same time.
+    """
+
+    def __init__(self, size: int = 32, folder: Path | None = None) -> None:
         self.size = size
+        self.folder = folder
         self._parts: OrderedDict[str, SharedPart] = OrderedDict()
 
     def __len__(self) -> int:
@@ -294,8 +305,44 @@ class SharedCache:
         key = hashlib.sha256(f"{int(first_page_left)}\n{shared}".encode()).hexdigest()
         part = self._parts.get(key)
         if part is None:
-            part = self._parts[key] = render(shared_html_for(shared, first_page_left))
+            html = shared_html_for(shared, first_page_left)
+            part = self._parts[key] = self._shared(key, html, render) if self.folder else render(html)
             while len(self._parts) > self.size:
                 self._parts.popitem(last=False)
         self._parts.move_to_end(key)
         return part
+
+    def _shared(self, key: str, html: str, render: Callable[[str], SharedPart]) -> SharedPart:
+        """The run from the folder, or rendered and written there for the other processes.
+
+        The folder only saves time: when it cannot be read or written, the run is rendered here.
+        """
+        assert self.folder is not None
+        path = self.folder / f"{key}.part"
+        try:
+            with _locked(self.folder / f"{key}.lock"):
+                if path.is_file():
+                    return SharedPart(**pickle.loads(path.read_bytes()))
+                part = render(html)
+                fields = ("pdf", "start", "counts", "anchors", "bookmarks")
+                temporary = path.with_suffix(".tmp")
+                with contextlib.suppress(OSError):  # a full disk costs the others time, not this booklet
+                    temporary.write_bytes(pickle.dumps({name: getattr(part, name) for name in fields}))
+                    temporary.replace(path)  # whole or absent, should this process die while writing
+                return part
+        except OSError:
+            return render(html)
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path``, waiting for it (``flock``; no lock on Windows, where
+    two processes may then render the same run, which costs time, not correctness)."""
+    with open(path, "a") as handle:
+        if sys.platform == "win32":
+            yield
+            return
+        import fcntl
+
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file is closed or the process dies
+        yield

@@ -1,7 +1,7 @@
 """Turn (member, plan) into HTML with Jinja, then into a PDF booklet with WeasyPrint.
 
 A :class:`Renderer` holds what can be reused between booklets (the Jinja environment, WeasyPrint's
-font configuration, parsed stylesheets), so a batch creates one per worker process.
+font configuration, images, the rendered shared parts), so a batch creates one per worker process.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import os
 import re
 from collections.abc import Callable
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -93,9 +94,13 @@ def qr_svg(url: str) -> Markup:
 
 
 class Renderer:
-    """Renders booklets for one config; reuse one instance for many members."""
+    """Renders booklets for one config; reuse one instance for many members.
 
-    def __init__(self, config: Config) -> None:
+    Processes rendering one build together can give the same ``shared_folder``: each run of shared
+    sections is then rendered by one of them only (see :class:`compose.SharedCache`).
+    """
+
+    def __init__(self, config: Config, *, shared_folder: Path | None = None) -> None:
         self.config = config
         self.builtin = builtin_templates_dir()
         self.workspace_templates = config.resolve(config.templates)
@@ -121,7 +126,7 @@ class Renderer:
         self.base_url = base.as_uri() + "/"
         self._font_config: Any = None
         self._image_cache: dict[str, Any] = {}
-        self._shared = compose.SharedCache()
+        self._shared = compose.SharedCache(folder=shared_folder)
         self._sided_heads: dict[str, bool] = {}
         #: False renders every booklet whole, as a plain WeasyPrint loop would (tests compare the two)
         self.fast = True
@@ -195,7 +200,7 @@ class Renderer:
     def pdf(self, content: BookletContent) -> bytes:
         """The booklet's PDF bytes for one member.
 
-        What is the same for every member on the plan is rendered once per process and drawn onto
+        What is the same for every member on the plan is rendered once and drawn onto
         blank pages of the member's own part (see :mod:`packgen.compose`); the booklet shows exactly
         what a whole render would.
         """

@@ -15,6 +15,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -152,10 +153,14 @@ def test_one_member_breaking_the_template_fails_alone(run, tmp_path: Path) -> No
     assert "T99" not in {b["id"] for run_ in print_run for b in run_["booklets"]}
 
 
-def test_shards_merged_equal_one_unsharded_build(run, tmp_path: Path) -> None:
+def test_shards_merged_equal_one_unsharded_build(run, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     make_workspace(tmp_path, MEMBERS[:7])
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     whole = run("build", "-o", tmp_path / "whole", "-j", "2", "--quiet")
     assert whole.exit_code == 0, whole.output
+    assert list(scratch.iterdir()) == []  # the workers' shared parts are gone with the build
     shards = []
     for k in (1, 2, 3):
         result = run("build", "-o", tmp_path / f"shard-{k}", "-j", "1", "--shard", f"{k}/3", "--quiet")

@@ -95,6 +95,25 @@ def test_fast_booklets_read_like_full_renders(tmp_path: Path) -> None:
     assert len(renderer._shared) == len(runs) >= 4
 
 
+def test_render_workers_of_one_build_render_each_shared_run_once(tmp_path: Path) -> None:
+    config = load_config(workspace=tmp_path)
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    (content,) = contents(config, PLAN_MEMBERS[2:])
+    first = Renderer(config, shared_folder=folder)
+    booklet = first.pdf(content)
+    runs = len(list(folder.glob("*.part")))
+    assert runs == len(first._shared) >= 1
+
+    second = Renderer(config, shared_folder=folder)  # another worker process of the same build
+    rendered: list[str] = []
+    document = second._document
+    second._document = lambda html: rendered.append(html) or document(html)  # type: ignore[method-assign]
+    assert second.pdf(content) == booklet
+    assert len(rendered) == 1 and compose.NO_MARGIN_BOXES not in rendered[0]  # only the personal part
+    assert len(list(folder.glob("*.part"))) == runs
+
+
 MIRRORED_CSS = """
 @import url("builtin.css");
 @page :left { margin-left: 26mm; margin-right: 10mm; }
