@@ -270,8 +270,9 @@ def build(
     except PackgenError as exc:
         fail(exc)
     except KeyboardInterrupt:
-        err.print(
-            "interrupted: finished booklets are kept; run the same command again to resume", markup=False
+        # past rich: a Ctrl-C landing as rich ends a print leaves its console buffering for good
+        print(
+            "interrupted: finished booklets are kept; run the same command again to resume", file=sys.stderr
         )
         raise typer.Exit(130) from None
 

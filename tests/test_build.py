@@ -355,6 +355,25 @@ def test_fingerprint_follows_content_not_location(tmp_path: Path) -> None:
     )
 
 
+def test_ctrl_c_while_a_progress_line_prints_still_says_so(run, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Seen in CI: exit 130 with nothing on stderr. A Ctrl-C that lands as rich ends a print (at the
+    start of its ``_exit_buffer``) leaves rich buffering everything after it, the message included."""
+    from packgen import cli
+
+    make_workspace(tmp_path, MEMBERS[:2])
+    ends_print = cli.err._exit_buffer
+
+    def interrupted() -> None:
+        monkeypatch.setattr(cli.err, "_exit_buffer", ends_print)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli.err, "_exit_buffer", interrupted)
+    result = run("build", "-o", tmp_path / "out", "-j", "1")
+    cli.err._buffer_index = 0  # the console outlives this test
+    assert result.exit_code == 130
+    assert result.stderr == "interrupted: finished booklets are kept; run the same command again to resume\n"
+
+
 def test_ctrl_c_stops_with_130_and_keeps_finished_booklets(tmp_path: Path) -> None:
     # enough members that the build is still rendering when the signal comes, however late this
     # process notices the first booklet on a busy machine
