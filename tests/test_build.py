@@ -368,8 +368,11 @@ def test_ctrl_c_while_a_progress_line_prints_still_says_so(run, tmp_path: Path, 
         raise KeyboardInterrupt
 
     monkeypatch.setattr(cli.err, "_exit_buffer", interrupted)
-    result = run("build", "-o", tmp_path / "out", "-j", "1")
-    cli.err._buffer_index = 0  # the console outlives this test
+    try:
+        result = run("build", "-o", tmp_path / "out", "-j", "1")
+    finally:  # the console outlives this test: what it holds back would print in the next one
+        cli.err._buffer_index = 0
+        del cli.err._buffer[:]
     assert result.exit_code == 130
     assert result.stderr == "interrupted: finished booklets are kept; run the same command again to resume\n"
 
