@@ -114,6 +114,19 @@ def test_render_workers_of_one_build_render_each_shared_run_once(tmp_path: Path)
     assert len(list(folder.glob("*.part"))) == runs
 
 
+def test_a_shared_folder_that_is_gone_costs_time_not_the_booklet(tmp_path: Path) -> None:
+    cache = compose.SharedCache(folder=tmp_path / "removed")
+    made: list[str] = []
+
+    def render(html: str) -> compose.SharedPart:
+        made.append(html)
+        return compose.SharedPart(pdf=b"%PDF", start=1, counts=[1], anchors=[["a"]], bookmarks=[[]])
+
+    part = cache.get("<html><body><section>x</section></body></html>", False, render)
+    assert part.counts == [1] and len(made) == 1
+    assert cache.get("<html><body><section>x</section></body></html>", False, render) is part
+
+
 MIRRORED_CSS = """
 @import url("builtin.css");
 @page :left { margin-left: 26mm; margin-right: 10mm; }
