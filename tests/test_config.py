@@ -25,6 +25,14 @@ def line_of(text: str, needle: str) -> int:
     return 1 + next(i for i, line in enumerate(text.splitlines()) if needle in line)
 
 
+def self_study_materials(*entries: str) -> str:
+    """The default config with the self-study plan's last material replaced by ``entries`` (YAML items)."""
+    return default_config_text().replace(
+        "      - materials/06-xuexi-fangfa.md\n    report_back: 每两周",
+        "".join(f"      - {entry}\n" for entry in entries) + "    report_back: 每两周",
+    )
+
+
 def blank_pdf(path: Path, pages: int) -> Path:
     writer = PdfWriter()
     for _ in range(pages):
@@ -111,10 +119,10 @@ def test_missing_material_names_the_line_and_where_it_looked(tmp_path: Path) -> 
 
 def test_pdf_courseware_is_loaded_with_its_page_count_and_title(tmp_path: Path) -> None:
     blank_pdf(tmp_path / "courseware" / "safety.pdf", pages=3)
-    text = default_config_text().replace(
-        "      - materials/06-xuexi-fangfa.md\n    report_back: 每两周",
-        "      - materials/06-xuexi-fangfa.md\n      - {file: courseware/safety.pdf, title: 安全生产课件}\n"
-        "      - courseware/safety.pdf\n    report_back: 每两周",
+    text = self_study_materials(
+        "materials/06-xuexi-fangfa.md",
+        "{file: courseware/safety.pdf, title: 安全生产课件}",
+        "courseware/safety.pdf",
     )
     config = load_config(write_config(tmp_path, text))
     materials = load_materials(config, config.plans["self_study"])
@@ -133,10 +141,7 @@ def test_encrypted_pdf_courseware_is_a_config_error(tmp_path: Path, user_passwor
     with pikepdf.new() as pdf:
         pdf.add_blank_page()
         pdf.save(tmp_path / "locked.pdf", encryption=pikepdf.Encryption(user=user_password, owner="owner"))
-    text = default_config_text().replace(
-        "      - materials/06-xuexi-fangfa.md\n    report_back: 每两周",
-        "      - locked.pdf\n    report_back: 每两周",
-    )
+    text = self_study_materials("locked.pdf")
     path = write_config(tmp_path, text)
     with pytest.raises(ConfigError) as caught:
         load_config(path)
@@ -149,10 +154,7 @@ def test_encrypted_pdf_courseware_is_a_config_error(tmp_path: Path, user_passwor
 def test_unreadable_pdf_and_unknown_kind_are_config_errors(tmp_path: Path) -> None:
     (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.4 not really")
     (tmp_path / "notes.docx").write_bytes(b"PK")
-    text = default_config_text().replace(
-        "      - materials/06-xuexi-fangfa.md\n    report_back: 每两周",
-        "      - broken.pdf\n      - notes.docx\n    report_back: 每两周",
-    )
+    text = self_study_materials("broken.pdf", "notes.docx")
     path = write_config(tmp_path, text)
     with pytest.raises(ConfigError) as caught:
         load_config(path)
