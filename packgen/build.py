@@ -20,8 +20,10 @@ import json
 import os
 import re
 import shutil
+import signal
 import sys
 import tempfile
+import threading
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -179,7 +181,17 @@ def build(
                     progress(entry, len(done), len(chosen))
             else:
                 todo.append((member, assignment, entry))
-        done += _render_all(config, todo, output, options.jobs, progress, offset=len(done), total=len(chosen))
+        with stop_between_booklets() as stop_if_interrupted:
+            done += _render_all(
+                config,
+                todo,
+                output,
+                options.jobs,
+                progress,
+                stop_if_interrupted,
+                offset=len(done),
+                total=len(chosen),
+            )
         done.sort(key=lambda e: e.seq)
         by_id = {m.id: m for m, _ in chosen}
         rows = delivery_rows(config, [(by_id[e.id], e) for e in done if e.plan == "delivered"])
@@ -423,6 +435,7 @@ def _render_all(
     output: Path,
     jobs: int,
     progress: Progress | None,
+    stop_if_interrupted: Callable[[], None],
     *,
     offset: int,
     total: int,
@@ -437,6 +450,7 @@ def _render_all(
         entries.append(entry)
         if progress:
             progress(entry, offset + len(entries), total)
+        stop_if_interrupted()
 
     if jobs == 1:
         _init_worker(config)
@@ -472,7 +486,8 @@ def _render_all(
                 entry = running.pop(future)
                 try:
                     report(future.result())
-                except BrokenProcessPool:  # a worker was killed (out of memory?) or crashed
+                except BrokenProcessPool:  # a worker was killed (out of memory? Ctrl-C?) or crashed
+                    stop_if_interrupted()  # Ctrl-C: not a failed booklet
                     entry.status, entry.error, entry.file = "failed", WORKER_DIED, ""
                     report(entry)
                     if pool is not None:
@@ -488,6 +503,40 @@ def _render_all(
         if shared is not None:
             shutil.rmtree(shared, ignore_errors=True)
     return entries
+
+
+@contextlib.contextmanager
+def stop_between_booklets() -> Iterator[Callable[[], None]]:
+    """While booklets render, a Ctrl-C finishes the booklet in hand and stops; a second stops at once.
+
+    Python raises ``KeyboardInterrupt`` wherever the main thread is; inside a finalizer (a ``__del__``,
+    a weakref callback, which WeasyPrint and importlib run often) it is only printed as "Exception
+    ignored" and the build goes on (seen in CI). A flag checked between booklets cannot be lost that
+    way. Yields the check, which raises ``KeyboardInterrupt`` once Ctrl-C was pressed. Left alone when
+    the caller handles SIGINT itself or this is not the main thread.
+    """
+    pressed = 0
+
+    def on_ctrl_c(signum: int, frame: Any) -> None:
+        nonlocal pressed
+        pressed += 1
+        if pressed > 1:
+            raise KeyboardInterrupt
+
+    def stop_if_interrupted() -> None:
+        if pressed:
+            raise KeyboardInterrupt
+
+    ours = threading.current_thread() is threading.main_thread()
+    if not ours or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield stop_if_interrupted
+        return
+    previous = signal.signal(signal.SIGINT, on_ctrl_c)
+    try:
+        yield stop_if_interrupted
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    stop_if_interrupted()  # pressed after the last booklet
 
 
 _renderer: Any = None

@@ -377,6 +377,52 @@ def test_ctrl_c_while_a_progress_line_prints_still_says_so(run, tmp_path: Path, 
     assert result.stderr == "interrupted: finished booklets are kept; run the same command again to resume\n"
 
 
+def test_ctrl_c_inside_a_finalizer_still_stops_after_the_booklet_in_hand(tmp_path: Path) -> None:
+    """Seen in CI: the Ctrl-C landed in one of importlib's weakref callbacks, Python printed
+    "Exception ignored" and the build went on to the last member."""
+    from packgen.build import build
+    from packgen.config import load_config
+
+    make_workspace(tmp_path, MEMBERS[:3])
+    out = tmp_path / "out"
+
+    class InterruptedWhileCollected:
+        def __del__(self) -> None:
+            signal.raise_signal(signal.SIGINT)
+
+    def progress(entry: object, done: int, total: int) -> None:
+        if done == 1:
+            InterruptedWhileCollected()  # collected at once: the Ctrl-C comes inside its finalizer
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # as `packgen` runs
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            build(
+                load_config(workspace=tmp_path), options=BuildOptions(output=out, jobs=1), progress=progress
+            )
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert signal.getsignal(signal.SIGINT) is previous
+    assert len(list((out / "booklets").glob("*.pdf"))) == 1
+
+
+def test_a_second_ctrl_c_stops_at_once() -> None:
+    from packgen.build import stop_between_booklets
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt), stop_between_booklets() as stop_if_interrupted:
+            stop_if_interrupted()  # not pressed: goes on
+            signal.raise_signal(signal.SIGINT)  # the first waits for the booklet in hand
+            with pytest.raises(KeyboardInterrupt):
+                signal.raise_signal(signal.SIGINT)
+            stop_if_interrupted()
+            raise AssertionError("not stopped")
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def test_ctrl_c_stops_with_130_and_keeps_finished_booklets(tmp_path: Path) -> None:
     # enough members that the build is still rendering when the signal comes, however late this
     # process notices the first booklet on a busy machine
