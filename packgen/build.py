@@ -153,6 +153,8 @@ def build(
 
     One failing member never stops the rest; a booklet whose inputs did not change since the last
     build into the same folder is reported ``unchanged`` and not rendered again (``force`` renders all).
+    Ctrl-C while booklets render raises ``KeyboardInterrupt`` once the booklets in hand are written
+    (see :func:`stop_between_booklets`).
     """
     options = options or BuildOptions(output=config.resolve(config.output))
     if options.pad_to < 2 or options.pad_to % 2:
@@ -527,8 +529,8 @@ def stop_between_booklets() -> Iterator[Callable[[], None]]:
         if pressed:
             raise KeyboardInterrupt
 
-    ours = threading.current_thread() is threading.main_thread()
-    if not ours or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    if not in_main_thread or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
         yield stop_if_interrupted
         return
     previous = signal.signal(signal.SIGINT, on_ctrl_c)
