@@ -21,6 +21,13 @@ def write_config(folder: Path, text: str) -> Path:
     return path
 
 
+def config_error(path: Path) -> str:
+    """The message of the ConfigError that loading the config at ``path`` raises."""
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    return str(caught.value)
+
+
 def line_of(text: str, needle: str) -> int:
     return 1 + next(i for i, line in enumerate(text.splitlines()) if needle in line)
 
@@ -70,9 +77,8 @@ def test_every_schema_problem_is_reported_with_line_and_key(tmp_path: Path) -> N
         .replace("url: https://chat.example.org/join/qingshan-flow", "url: chat.example.org/join")
     )
     path = write_config(tmp_path, text)
-    with pytest.raises(ConfigError) as caught:
-        load_config(path)
-    assert str(caught.value).splitlines() == [
+    message = config_error(path)
+    assert message.splitlines() == [
         f"{path}: 3 problem(s) in the config:",
         f"  - line {line_of(text, 'size: A3')}: Config value 'page.size': Input should be 'A5', 'A4' or 'B5'",
         f"  - line {line_of(text, 'colour: red')}: Config value 'page.colour': unknown setting; check the "
@@ -87,9 +93,7 @@ def test_missing_plan_section_and_reversed_training_dates(tmp_path: Path) -> Non
     del data["plans"]["delivered"]
     data["training"]["end"] = "2026-11-01"
     path = write_config(tmp_path, yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
-    with pytest.raises(ConfigError) as caught:
-        load_config(path)
-    message = str(caught.value)
+    message = config_error(path)
     assert "Config value 'training': end (2026-11-01) is before start (2026-12-07)" in message
     assert "Config value 'plans': missing delivered; every plan needs its section" in message
 
@@ -97,9 +101,8 @@ def test_missing_plan_section_and_reversed_training_dates(tmp_path: Path) -> Non
 def test_duplicate_rule_names(tmp_path: Path) -> None:
     text = default_config_text().replace("  - name: 在途货运", "  - name: 境外党员")
     path = write_config(tmp_path, text)
-    with pytest.raises(ConfigError) as caught:
-        load_config(path)
-    assert str(caught.value).splitlines()[1:] == [
+    message = config_error(path)
+    assert message.splitlines()[1:] == [
         f"  - line {line_of(text, 'name: 境外党员') + 4}: Config value 'rules.1.name': two rules are named "
         "'境外党员'; give each its own name",
     ]
@@ -108,9 +111,8 @@ def test_duplicate_rule_names(tmp_path: Path) -> None:
 def test_missing_material_names_the_line_and_where_it_looked(tmp_path: Path) -> None:
     text = default_config_text().replace("materials/04-fazhi.md", "materials/99-missing.md", 1)
     path = write_config(tmp_path, text)
-    with pytest.raises(ConfigError) as caught:
-        load_config(path)
-    assert str(caught.value).splitlines()[1] == (
+    message = config_error(path)
+    assert message.splitlines()[1] == (
         f"  - line {line_of(text, '99-missing')}: Config value 'plans.self_study.materials.3': material "
         f"'materials/99-missing.md' not found (looked in {tmp_path}, its templates/ folder and the built-in "
         "templates); check the path under plans: … materials:"
@@ -143,9 +145,8 @@ def test_encrypted_pdf_courseware_is_a_config_error(tmp_path: Path, user_passwor
         pdf.save(tmp_path / "locked.pdf", encryption=pikepdf.Encryption(user=user_password, owner="owner"))
     text = self_study_materials("locked.pdf")
     path = write_config(tmp_path, text)
-    with pytest.raises(ConfigError) as caught:
-        load_config(path)
-    assert str(caught.value).splitlines()[1] == (
+    message = config_error(path)
+    assert message.splitlines()[1] == (
         f"  - line {line_of(text, 'locked.pdf')}: Config value 'plans.self_study.materials.5': material "
         f"'{tmp_path / 'locked.pdf'}' is an encrypted PDF; save an unprotected copy"
     )
@@ -156,9 +157,8 @@ def test_unreadable_pdf_and_unknown_kind_are_config_errors(tmp_path: Path) -> No
     (tmp_path / "notes.docx").write_bytes(b"PK")
     text = self_study_materials("broken.pdf", "notes.docx")
     path = write_config(tmp_path, text)
-    with pytest.raises(ConfigError) as caught:
-        load_config(path)
-    lines = str(caught.value).splitlines()
+    message = config_error(path)
+    lines = message.splitlines()
     assert lines[0] == f"{path}: 2 problem(s) in the config:"
     assert lines[1].startswith(
         f"  - line {line_of(text, 'broken.pdf')}: Config value 'plans.self_study.materials.5': material "
@@ -238,10 +238,9 @@ def test_a_key_given_twice_is_an_error_not_silently_dropped(tmp_path: Path) -> N
         "default_plan: self_study\n", "default_plan: self_study\ndefault_plan: online\n"
     )
     path = write_config(tmp_path, text)
-    with pytest.raises(ConfigError) as caught:
-        load_config(path)
+    message = config_error(path)
     first = line_of(text, "default_plan: self_study")
-    assert str(caught.value).splitlines()[1] == (
+    assert message.splitlines()[1] == (
         f"  - line {first}: Config value 'default_plan': given again on line {first + 1}; only the last "
         "would count, so merge them"
     )
@@ -252,9 +251,8 @@ def test_yaml_cannot_construct_python_objects(tmp_path: Path) -> None:
         "output: output", "output: !!python/object/apply:os.system [echo hacked]"
     )
     path = write_config(tmp_path, text)
-    with pytest.raises(ConfigError) as caught:
-        load_config(path)
-    assert str(caught.value) == (
+    message = config_error(path)
+    assert message == (
         f"{path}: line {line_of(text, 'python/object')} not valid YAML: could not determine a constructor for "
         "the tag 'tag:yaml.org,2002:python/object/apply:os.system'"
     )
@@ -263,9 +261,8 @@ def test_yaml_cannot_construct_python_objects(tmp_path: Path) -> None:
 def test_a_rule_with_an_unknown_plan(tmp_path: Path) -> None:
     text = default_config_text().replace("    plan: online\n", "    plan: onlin\n", 1)
     path = write_config(tmp_path, text)
-    with pytest.raises(ConfigError) as caught:
-        load_config(path)
-    assert str(caught.value).splitlines()[1:] == [
+    message = config_error(path)
+    assert message.splitlines()[1:] == [
         f"  - line {line_of(text, 'plan: onlin')}: Config value 'rules.0.plan': Input should be 'self_study', "
         "'online' or 'delivered'"
     ]
@@ -274,9 +271,8 @@ def test_a_rule_with_an_unknown_plan(tmp_path: Path) -> None:
 def test_a_templates_folder_that_is_not_there(tmp_path: Path) -> None:
     text = default_config_text().replace("templates: templates", "templates: my-templates")
     path = write_config(tmp_path, text)
-    with pytest.raises(ConfigError) as caught:
-        load_config(path)
-    assert str(caught.value).splitlines()[1] == (
+    message = config_error(path)
+    assert message.splitlines()[1] == (
         f"  - line {line_of(text, 'templates: my-templates')}: Config value 'templates': folder "
         f"{tmp_path / 'my-templates'} does not exist; create it or fix the path"
     )
@@ -305,9 +301,8 @@ def test_rule_problems_are_reported_with_schema_problems(tmp_path: Path) -> None
     text = default_config_text().replace("  size: A5          # A5, A4 or B5", "  size: A3")
     text = text.replace('when: mobility == "abroad"', "when: open('/etc/passwd')")
     path = write_config(tmp_path, text)
-    with pytest.raises(ConfigError) as caught:
-        load_config(path)
-    assert str(caught.value).splitlines()[:3] == [
+    message = config_error(path)
+    assert message.splitlines()[:3] == [
         f"{path}: 2 problem(s) in the config:",
         f"  - line {line_of(text, 'size: A3')}: Config value 'page.size': Input should be 'A5', 'A4' or 'B5'",
         f"  - line {line_of(text, 'open(')}: Config value 'rules.0.when': rule '境外党员': calling 'open' is not "
