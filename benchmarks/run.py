@@ -116,8 +116,8 @@ class TreeMemory:
     The sampler shares the machine with what it measures, so it must stay cheap: RSS (``statm``)
     costs microseconds and is read every ``interval``; PSS (``smaps_rollup``) walks each process's
     page tables, ~6 ms for a 250 MB worker, so it is read every ``pss_interval`` only. (Reading both
-    ten times a second took ~14 ms of CPU a sample, a tenth of a core: it slowed (c) down.) A build's
-    memory is a plateau, not a spike, and one PSS sample a second finds it.
+    ten times a second took ~14 ms of CPU a sample, a seventh of a core taken from the build being
+    timed.) A build's memory is a plateau, not a spike, and one PSS sample a second finds it.
     """
 
     def __init__(
