@@ -15,7 +15,7 @@ build all N. It prints booklets per second, the ratios (a)/(c), (b)/(c), (c)/(d)
 memory of (c), and writes them to ``benchmarks/results/latest.json``.
 
 ``--only-build`` skips (a), (b) and (d): ``--members 1000 --only-build`` checks that memory stays flat.
-Linux only (memory is read from /proc).
+Linux only (memory is read from /proc, processes found through /proc/<pid>/task/<tid>/children).
 """
 
 from __future__ import annotations
@@ -128,6 +128,10 @@ class TreeMemory:
         #: (booklets written, peak PSS MB so far): shows whether memory grows as the build goes on
         self.timeline: list[tuple[int, float]] = []
         self._page = os.sysconf("SC_PAGE_SIZE")
+        if not Path("/proc/self/task").is_dir() or not any(Path("/proc/self/task").glob("*/children")):
+            raise SystemExit(
+                "measuring memory needs /proc/<pid>/task/<tid>/children (Linux, CONFIG_PROC_CHILDREN)"
+            )
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
