@@ -143,6 +143,10 @@ class SharedPart:
     def pages(self) -> int:
         return sum(self.counts)
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without what is made from ``pdf`` on demand (pikepdf objects do not pickle)."""
+        return {**self.__dict__, "_forms": {}, "_opened": None}
+
     def form(self, index: int) -> tuple[Any, list[Any]]:
         """Section page ``index`` as a form XObject and its web links, made once (pikepdf objects)."""
         import pikepdf
@@ -322,12 +326,12 @@ class SharedCache:
         try:
             with _locked(self.folder / f"{key}.lock"):
                 if path.is_file():
-                    return SharedPart(**pickle.loads(path.read_bytes()))
+                    part: SharedPart = pickle.loads(path.read_bytes())
+                    return part
                 part = render(html)
-                fields = ("pdf", "start", "counts", "anchors", "bookmarks")
                 temporary = path.with_suffix(".tmp")
                 with contextlib.suppress(OSError):  # a full disk costs the others time, not this booklet
-                    temporary.write_bytes(pickle.dumps({name: getattr(part, name) for name in fields}))
+                    temporary.write_bytes(pickle.dumps(part))
                     temporary.replace(path)  # whole or absent, should this process die while writing
                 return part
         except OSError:
