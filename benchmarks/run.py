@@ -128,10 +128,6 @@ class TreeMemory:
         #: (booklets written, peak PSS MB so far): shows whether memory grows as the build goes on
         self.timeline: list[tuple[int, float]] = []
         self._page = os.sysconf("SC_PAGE_SIZE")
-        if not Path("/proc/self/task").is_dir() or not any(Path("/proc/self/task").glob("*/children")):
-            raise SystemExit(
-                "measuring memory needs /proc/<pid>/task/<tid>/children (Linux, CONFIG_PROC_CHILDREN)"
-            )
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -256,6 +252,10 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it (default: a temp folder)")
     parser.add_argument("--json", type=Path, default=RESULTS, help=f"where to write results ({RESULTS})")
     args = parser.parse_args()
+    if not Path("/proc/self/task").is_dir() or not any(Path("/proc/self/task").glob("*/children")):
+        raise SystemExit(
+            "measuring memory needs /proc/<pid>/task/<tid>/children (Linux, CONFIG_PROC_CHILDREN)"
+        )
 
     folder = args.keep or Path(tempfile.mkdtemp(prefix="packgen-bench-"))
     if args.keep and folder.exists():
