@@ -21,7 +21,7 @@ from simpleeval import EvalWithCompoundTypes, InvalidExpression
 
 from packgen.config import Config, Located, PlanKey, Rule
 from packgen.errors import ConfigError
-from packgen.members import FIELDS, GENDER, INTERNET, MOBILITY, Member
+from packgen.members import FIELDS, GENDER, INTERNET, MOBILITY, YES_NO, Member
 
 #: Names every condition may use besides the member fields and extra columns.
 DERIVED = ("age",)
@@ -29,6 +29,12 @@ DERIVED = ("age",)
 TEXT_FIELDS = ("name", "gender", "branch", "location", "occupation", "phone", "address", "route", "notes")
 #: Values a categorical field can hold; a condition comparing it with anything else is a mistake.
 CATEGORIES: dict[str, dict[str, str]] = {"mobility": MOBILITY, "internet": INTERNET, "gender": GENDER}
+#: Fields that are true, false or unknown (None): they may stand alone in a condition, but
+#: ``can_return == False`` leaves out the members who did not say, where ``not can_return`` would not.
+BOOLEAN_FIELDS = ("can_return",)
+NUMBER_FIELDS = ("age",)
+#: Fields that are always text (birth as an ISO date), so comparing one with a number never matches.
+ALWAYS_TEXT = (*TEXT_FIELDS, "id", "birth")
 MAX_CONDITION = 500  #: characters
 
 _NUMBER = re.compile(r"-?\d+(\.\d+)?")
@@ -67,6 +73,15 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "endswith": lambda value, suffix: _text(value).endswith(_text(suffix)),
     "contains": lambda value, *parts: any(_text(part) in _text(value) for part in parts),
 }
+#: How each function is called: its least and most number of arguments (None: any more), an example.
+CALLS: dict[str, tuple[int, int | None, str]] = {
+    "len": (1, 1, "len(name) >= 3"),
+    "lower": (1, 1, 'lower(route) == "a"'),
+    "startswith": (2, 2, 'startswith(location, "上海")'),
+    "endswith": (2, 2, 'endswith(location, "区")'),
+    "contains": (2, None, 'contains(occupation, "司机", "快递")'),
+}
+TESTS = ("startswith", "endswith", "contains")  #: the functions that answer true or false
 
 
 @dataclass(frozen=True)
@@ -128,7 +143,79 @@ def parse_condition(when: str) -> tuple[ast.Expr | None, str | None]:
                 else ""
             )
             return None, f"{problem} is not allowed in a condition: {when}{hint}"
+        problem = _call_problem(node)
+        if problem:
+            return None, f"{problem}: {when}"
+    problem = _not_a_test(tree, tree)
+    if problem:
+        return None, problem.replace("{when}", when)
     return tree, None
+
+
+def _call_problem(node: ast.AST) -> str | None:
+    """A call of an allowed function with the wrong number of arguments, which could never match."""
+    if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name) or node.func.id not in CALLS:
+        return None
+    least, most, example = CALLS[node.func.id]
+    if least <= len(node.args) and (most is None or len(node.args) <= most):
+        return None
+    wanted = f"{least}" if least == most else f"{least} or more"
+    return f"{node.func.id}() takes {wanted} argument(s), e.g. {example}, not {ast.unparse(node)}"
+
+
+def _not_a_test(node: ast.AST, tree: ast.AST) -> str | None:
+    """What is wrong when part of a condition stands for true or false but is no comparison.
+
+    ``mobility == "abroad" or "on_the_road"`` reads well, but its ``"on_the_road"`` is always true, so
+    the rule would take every member; the same goes for a bare field such as ``internet``. Only
+    comparisons, ``startswith``/``endswith``/``contains``, true/false fields and constants stand alone.
+    Returns a message with ``{when}`` left to fill in.
+    """
+    if isinstance(node, ast.Expr | ast.Expression):
+        return _not_a_test(node.body if isinstance(node, ast.Expression) else node.value, tree)
+    if isinstance(node, ast.BoolOp):
+        return next(filter(None, (_not_a_test(value, tree) for value in node.values)), None)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        return _not_a_test(node.operand, tree)
+    if isinstance(node, ast.IfExp):
+        return next(filter(None, (_not_a_test(n, tree) for n in (node.test, node.body, node.orelse))), None)
+    if isinstance(node, ast.Compare) or (isinstance(node, ast.Constant) and isinstance(node.value, bool)):
+        return None
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in TESTS:
+        return None
+    if isinstance(node, ast.Name) and node.id in (*BOOLEAN_FIELDS, "True", "False"):
+        return None
+    if isinstance(node, ast.Name):
+        return (
+            f"{node.id} alone is not a comparison: it holds for every member whose {node.id} is filled "
+            f'in: {{when}}; compare it, e.g. {node.id} == "…"'
+        )
+    if isinstance(node, ast.Constant):
+        fix = _one_of(node, tree) or 'write a comparison, e.g. internet == "none"'
+        return (
+            f"{_quoted(node.value)} is not a comparison, so it is the same for every member: {{when}}; {fix}"
+        )
+    return f"{ast.unparse(node)} is not a comparison: {{when}}; compare it, e.g. {ast.unparse(node)} > 0"
+
+
+def _one_of(node: ast.AST, tree: ast.AST) -> str | None:
+    """For ``field == "a" or "b"`` (``node`` being ``"b"``): write ``field in ("a", "b")``."""
+    if not isinstance(node, ast.Constant):
+        return None
+    for parent in ast.walk(tree):
+        if not isinstance(parent, ast.BoolOp) or not isinstance(parent.op, ast.Or):
+            continue
+        at = next((i for i, value in enumerate(parent.values) if value is node), 0)
+        before = parent.values[at - 1] if at else None
+        if (
+            isinstance(before, ast.Compare)
+            and isinstance(before.left, ast.Name)
+            and [type(op) for op in before.ops] == [ast.Eq]
+            and isinstance(before.comparators[0], ast.Constant)
+        ):
+            values = f"{_quoted(before.comparators[0].value)}, {_quoted(node.value)}"
+            return f"write {before.left.id} in ({values})"
+    return None
 
 
 def _disallowed(node: ast.AST) -> str | None:
@@ -149,28 +236,52 @@ def _disallowed(node: ast.AST) -> str | None:
     return None
 
 
-def _category_problems(tree: ast.AST) -> list[str]:
-    """Comparisons of a categorical field with a value it can never hold (e.g. mobility == "省外")."""
-    problems = []
+def _value_problems(tree: ast.AST) -> list[str]:
+    """Comparisons of a field with a value it can never hold, which would silently never match.
+
+    ``mobility == "省外"`` (the label, not the key), ``can_return == "否"`` (a true/false field),
+    ``age >= "65"`` (a number) and ``phone == 13800138000`` (text) are all config errors.
+    """
+    problems: list[str] = []
     for node in ast.walk(tree):
         if not isinstance(node, ast.Compare):
             continue
         operands = [node.left, *node.comparators]
-        fields = [o.id for o in operands if isinstance(o, ast.Name) and o.id in CATEGORIES]
-        for field in fields:
-            aliases = CATEGORIES[field]
-            keys = sorted(set(aliases.values()))
-            for operand in operands:
-                items = operand.elts if isinstance(operand, ast.Tuple | ast.List | ast.Set) else [operand]
-                for item in items:
-                    if not isinstance(item, ast.Constant) or not isinstance(item.value, str):
-                        continue
-                    if item.value in keys:
-                        continue
-                    key = aliases.get(item.value.strip().lower())
-                    hint = f'write "{key}"' if key else f"use one of {', '.join(keys)}"
-                    problems.append(f'{field} is never "{item.value}"; {hint}')
+        constants = [
+            item
+            for operand in operands
+            for item in (operand.elts if isinstance(operand, ast.Tuple | ast.List | ast.Set) else [operand])
+            if isinstance(item, ast.Constant) and item.value is not None
+        ]
+        for field in [o.id for o in operands if isinstance(o, ast.Name)]:
+            problems += filter(None, (_never(field, c.value) for c in constants))
     return problems
+
+
+def _never(field: str, value: Any) -> str | None:
+    """Why ``field`` can never equal or compare with the constant ``value``, if it cannot."""
+    if field in CATEGORIES and isinstance(value, str):
+        aliases = CATEGORIES[field]
+        keys = sorted(set(aliases.values()))
+        if value in keys:
+            return None
+        key = aliases.get(value.strip().lower())
+        return f'{field} is never "{value}"; ' + (
+            f'write "{key}"' if key else f"use one of {', '.join(keys)}"
+        )
+    if field in BOOLEAN_FIELDS and not isinstance(value, bool):
+        meant = YES_NO.get(str(value).strip().lower())
+        fix = {True: f"{field} == True", False: f"{field} == False"}.get(meant, f"{field} == True or False")
+        return f"{field} is true or false, never {_quoted(value)}; write {fix}"
+    if field in NUMBER_FIELDS and isinstance(value, str):
+        return f'{field} is a number, never the text "{value}"; write the number without quotes'
+    if field in ALWAYS_TEXT and isinstance(value, int | float) and not isinstance(value, bool):
+        return f'{field} is text, never the number {value}; put it in quotes: "{value}"'
+    return None
+
+
+def _quoted(value: Any) -> str:
+    return f'"{value}"' if isinstance(value, str) else repr(value)
 
 
 def check_rules(config: Config) -> list[Located]:
@@ -188,7 +299,7 @@ def check_conditions(rules: list[tuple[Any, Any]]) -> list[Located]:
         if problem:
             problems.append((["rules", index, "when"], f"rule '{name}': {problem}"))
         elif tree is not None:
-            problems += [(["rules", index, "when"], f"rule '{name}': {p}") for p in _category_problems(tree)]
+            problems += [(["rules", index, "when"], f"rule '{name}': {p}") for p in _value_problems(tree)]
     return problems
 
 

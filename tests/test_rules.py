@@ -165,6 +165,62 @@ def test_chinese_label_in_a_condition_is_caught_with_the_key_to_write(tmp_path: 
     )
 
 
+@pytest.mark.parametrize(
+    ("condition", "problem"),
+    [
+        (
+            'mobility == "abroad" or "on_the_road"',
+            '"on_the_road" is not a comparison, so it is the same for every member: '
+            'mobility == "abroad" or "on_the_road"; write mobility in ("abroad", "on_the_road")',
+        ),
+        (
+            "internet",
+            "internet alone is not a comparison: it holds for every member whose internet is filled in: "
+            'internet; compare it, e.g. internet == "…"',
+        ),
+        ("len(name)", "len(name) is not a comparison: len(name); compare it, e.g. len(name) > 0"),
+        (
+            "startswith(location)",
+            'startswith() takes 2 argument(s), e.g. startswith(location, "上海"), not startswith(location): '
+            "startswith(location)",
+        ),
+    ],
+)
+def test_a_condition_that_would_take_everyone_or_no_one_is_refused(condition: str, problem: str) -> None:
+    assert parse_condition(condition) == (None, problem)
+
+
+@pytest.mark.parametrize(
+    ("condition", "problem"),
+    [
+        (
+            'can_return == "否"',
+            'can_return is true or false, never "否"; write can_return == False',
+        ),
+        ('age >= "65"', 'age is a number, never the text "65"; write the number without quotes'),
+        (
+            "phone == 13800138000",
+            'phone is text, never the number 13800138000; put it in quotes: "13800138000"',
+        ),
+    ],
+)
+def test_comparing_a_field_with_a_value_of_the_wrong_kind_is_a_config_error(
+    tmp_path: Path, condition: str, problem: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        config_with_rules(tmp_path, [rule("错", condition)])
+    assert f"Config value 'rules.0.when': rule '错': {problem}" in str(caught.value)
+
+
+def test_a_true_or_false_field_stands_alone_in_a_condition(tmp_path: Path) -> None:
+    config = config_with_rules(
+        tmp_path,
+        [rule("能回", "can_return", "self_study"), rule("回不来", "can_return == False", "delivered")],
+    )
+    got = assign_plans(config, [member(能否返乡="是"), member(能否返乡="否"), member()])
+    assert [a.rule for _, a in got] == ["能回", "回不来", None]
+
+
 def test_every_bad_rule_is_reported_at_once(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         config_with_rules(tmp_path, [rule("a", "age >"), rule("b", "True"), rule("c", "name.upper()")])
