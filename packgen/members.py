@@ -388,6 +388,7 @@ def parse_phone(value: Any) -> str:
             "Excel wrote this phone number as a rounded number; format the column as Text in Excel, "
             "type the numbers again and export once more"
         )
+    text = re.sub(r"^(\+?\d+)\.0+$", r"\1", text)  # 13812345678.0: a number a spreadsheet wrote as decimal
     digits = re.sub(r"[\s\-().]", "", text)
     if not re.fullmatch(r"\+?\d{5,15}", digits):
         raise ValueError("not a phone number; expected digits such as 138 1234 5678 or +86 138 1234 5678")

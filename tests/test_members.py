@@ -54,7 +54,8 @@ def test_name_keeps_characters_outside_the_bmp() -> None:
 @pytest.mark.parametrize(
     "written",
     ["13812345678", "138 1234 5678", "138-1234-5678", "+86 138 1234 5678", "+86-138-1234-5678",
-     "(138) 1234 5678", "１３８ １２３４ ５６７８", " 138\u30001234\u30005678 ", 13812345678, 13812345678.0],
+     "(138) 1234 5678", "１３８ １２３４ ５６７８", " 138\u30001234\u30005678 ", 13812345678, 13812345678.0,
+     "13812345678.0", "13812345678.00"],
 )  # fmt: skip
 def test_phone_in_any_common_spacing(written: Any) -> None:
     assert parse_phone(written) == "13812345678"
