@@ -156,6 +156,12 @@ def test_unknown_encoding_exits_2(run) -> None:
     assert result.output == "error: unknown encoding 'latin-9000'; try utf-8, utf-8-sig or gb18030\n"
 
 
+def test_a_codec_that_is_not_for_text_exits_2(run) -> None:
+    result = run("validate", DATA / "excel-gbk.csv", "--encoding", "rot13")
+    assert result.exit_code == 2
+    assert result.output == "error: 'rot13' is not a text encoding; try utf-8, utf-8-sig or gb18030\n"
+
+
 def test_sheet_option_chooses_the_sheet(run) -> None:
     result = run("validate", DATA / "roster.xlsx", "--sheet", "境外")
     assert result.exit_code == 0
