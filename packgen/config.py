@@ -7,6 +7,7 @@ serves; it is a complete, commented example and ``packgen init`` writes it out a
 from __future__ import annotations
 
 import datetime as dt
+import re
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -64,6 +65,15 @@ class Page(_Model):
     language: Literal["zh", "en"] = "zh"
     bleed: str = "0mm"
     crop_marks: bool = False
+
+    @field_validator("bleed", mode="before")
+    @classmethod
+    def _length(cls, value: Any) -> str:
+        """A CSS length for the print shop's bleed: ``3mm``; ``3 mm`` is taken as ``3mm``."""
+        text = re.sub(r"\s+", "", str(value)).lower()
+        if re.fullmatch(r"0|\d+(\.\d+)?(mm|cm|in|pt|pc|px|q)", text):
+            return text
+        raise ValueError(f"{value!r} is not a length; write it with its unit, e.g. 3mm (0mm for none)")
 
 
 class Link(_Model):

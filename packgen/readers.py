@@ -171,7 +171,9 @@ def _decode(path: Path, raw: bytes, encoding: str | None, what: str) -> str:
         try:
             return raw.decode(encoding).removeprefix("\ufeff")
         except LookupError:  # a codec, but not one for text: rot13, base64 …
-            raise InputError(f"'{encoding}' is not a text encoding; try utf-8, utf-8-sig or gb18030") from None
+            raise InputError(
+                f"'{encoding}' is not a text encoding; try utf-8, utf-8-sig or gb18030"
+            ) from None
         except UnicodeDecodeError as exc:
             line = raw[: exc.start].count(b"\n") + 1
             raise InputError(

@@ -88,6 +88,21 @@ def test_every_schema_problem_is_reported_with_line_and_key(tmp_path: Path) -> N
     ]
 
 
+@pytest.mark.parametrize(("written", "problem"), [("abc", "'abc'"), ("3", "3")])
+def test_a_bleed_that_is_not_a_length_is_a_config_error(tmp_path: Path, written: str, problem: str) -> None:
+    text = default_config_text().replace("  bleed: 0mm ", f"  bleed: {written} ")
+    path = write_config(tmp_path, text)
+    assert config_error(path).splitlines()[1] == (
+        f"  - line {line_of(text, 'bleed: ' + written)}: Config value 'page.bleed': {problem} is not a "
+        "length; write it with its unit, e.g. 3mm (0mm for none)"
+    )
+
+
+def test_a_bleed_written_with_a_space_is_read(tmp_path: Path) -> None:
+    text = default_config_text().replace("  bleed: 0mm ", "  bleed: 3 mm ")
+    assert load_config(write_config(tmp_path, text)).page.bleed == "3mm"
+
+
 def test_missing_plan_section_and_reversed_training_dates(tmp_path: Path) -> None:
     data = yaml.safe_load(default_config_text())
     del data["plans"]["delivered"]
