@@ -173,8 +173,8 @@ def preview(
 
     try:
         cfg = load_config(config)
-        _, assigned = read_and_assign(cfg, profiles or [], encoding=encoding, sheet=sheet)
-        view = member_preview(cfg, assigned, member)
+        roster, assigned = read_and_assign(cfg, profiles or [], encoding=encoding, sheet=sheet)
+        view = member_preview(cfg, assigned, member, roster.problems)
         if pdf is not None:
             from packgen.preview import write_booklet
 

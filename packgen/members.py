@@ -12,7 +12,7 @@ import datetime as dt
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -118,6 +118,8 @@ class Problem:
     value: str | None = None
     severity: Literal["error", "warning"] = "error"
     row_word: str = "row"
+    member_id: str = ""  #: the id and name of the row's member, when the row has them
+    member_name: str = ""
 
     def __str__(self) -> str:
         where = self.file
@@ -302,7 +304,8 @@ def _member_from_row(
         if not values.get(fld):
             problem(fld, f"{fld} is empty; every member needs one")
     if problems and any(p.severity == "error" for p in problems):
-        return None, problems
+        who, name = str(values.get("id") or ""), str(values.get("name") or "")
+        return None, [replace(p, member_id=who, member_name=name) for p in problems]
     source = f"{table.path.name}, {table.row_word} {number}"
     member = Member(**{k: v for k, v in values.items() if v is not None}, extra=extra, source=source)
     if member.plan == "delivered" and not member.address:

@@ -6,7 +6,7 @@ The data comes from :mod:`packgen.plans` (the same content the booklet prints) a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,13 +18,18 @@ from rich.text import Text
 
 from packgen.config import Config
 from packgen.errors import UsageError
-from packgen.members import Member, format_phone
+from packgen.members import Member, Problem, format_phone
 from packgen.plans import BookletContent, PlanReport, booklet_content
 from packgen.rules import Assignment, RuleCheck, rule_set
 
 
-def find_member(assigned: list[tuple[Member, Assignment]], key: str) -> tuple[Member, Assignment]:
-    """Look a member up by id, else by exact name; ambiguity and absence are usage errors."""
+def find_member(
+    assigned: list[tuple[Member, Assignment]], key: str, problems: Sequence[Problem] = ()
+) -> tuple[Member, Assignment]:
+    """Look a member up by id, else by exact name; ambiguity and absence are usage errors.
+
+    A member whose row has errors was not read: ``problems`` (the roster's) say why.
+    """
     key = key.strip()
     by_id = [(m, a) for m, a in assigned if m.id == key]
     if by_id:
@@ -35,6 +40,13 @@ def find_member(assigned: list[tuple[Member, Assignment]], key: str) -> tuple[Me
     if by_name:
         ids = ", ".join(f"{m.id} ({m.branch})" for m, _ in by_name)
         raise UsageError(f"{len(by_name)} members are named {key}: {ids}; give the id instead")
+    unread = [p for p in problems if p.severity == "error" and key in (p.member_id, p.member_name)]
+    if unread:
+        listed = "".join(f"\n  - {p}" for p in unread)
+        raise UsageError(
+            f"member {key} was not read, its row has errors:{listed}\n"
+            "correct the row and run the command again (packgen validate lists every problem)"
+        )
     near = [m for m, _ in assigned if key and (key.lower() in m.id.lower() or key in m.name)][:5]
     hint = f"; did you mean {', '.join(f'{m.id} {m.name}' for m in near)}?" if near else ""
     raise UsageError(
@@ -68,8 +80,10 @@ class MemberPreview:
         }  # fmt: skip
 
 
-def member_preview(config: Config, assigned: list[tuple[Member, Assignment]], key: str) -> MemberPreview:
-    member, assignment = find_member(assigned, key)
+def member_preview(
+    config: Config, assigned: list[tuple[Member, Assignment]], key: str, problems: Sequence[Problem] = ()
+) -> MemberPreview:
+    member, assignment = find_member(assigned, key, problems)
     trace = (
         [] if assignment.source == "override" else rule_set(config, [m for m, _ in assigned]).trace(member)
     )

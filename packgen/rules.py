@@ -271,7 +271,7 @@ def _never(field: str, value: Any) -> str | None:
         )
     if field in BOOLEAN_FIELDS and not isinstance(value, bool):
         meant = YES_NO.get(str(value).strip().lower())
-        fix = {True: f"{field} == True", False: f"{field} == False"}.get(meant, f"{field} == True or False")
+        fix = f"{field} == {meant}" if meant is not None else f"{field} == True or {field} == False"
         return f"{field} is true or false, never {_quoted(value)}; write {fix}"
     if field in NUMBER_FIELDS and isinstance(value, str):
         return f'{field} is a number, never the text "{value}"; write the number without quotes'

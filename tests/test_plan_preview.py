@@ -170,6 +170,24 @@ def test_preview_lookup_messages(run, workspace: Path) -> None:
     assert json.loads(by_id.output)["rule"] is None  # 200 km: no rule matched, the default applies
 
 
+def test_preview_of_a_member_whose_row_has_errors_says_what_is_wrong(run, workspace: Path) -> None:
+    roster = workspace / "profiles" / "roster.csv"
+    roster.write_text(
+        roster.read_text(encoding="utf-8")
+        + "CG010,吴小燕,女,1990-13,城西社区党委,省外,苏州,文员,13900000310,良好,,是,200,\n",
+        encoding="utf-8",
+    )
+    for key in ("CG010", "吴小燕"):
+        result = run("preview", key, "-c", workspace / "packgen.yaml")
+        assert result.exit_code == 2
+        assert result.output.splitlines() == [
+            f"error: member {key} was not read, its row has errors:",
+            f"  - {roster}, row 11, column '出生年月': '1990-13': not a birth date; expected year and month "
+            "such as 1975年3月, 1975-03, 1975.3 or an Excel date",
+            "correct the row and run the command again (packgen validate lists every problem)",
+        ]
+
+
 def test_unknown_field_in_example_rule_stops_plan_with_the_rule(run, workspace: Path) -> None:
     config = workspace / "packgen.yaml"
     text = config.read_text(encoding="utf-8").replace(
