@@ -198,7 +198,9 @@ def _decode(path: Path, raw: bytes, encoding: str | None, what: str) -> str:
 
 
 def _sniff_delimiter(text: str) -> str:
-    header = text.lstrip().split("\n", 1)[0]
+    """The separator of the header: the first line that has one (a title line above may have none)."""
+    lines = text.lstrip().splitlines()[:10] or [""]
+    header = next((line for line in lines if any(sep in line for sep in ",\t;")), lines[0])
     counts = {sep: header.count(sep) for sep in (",", "\t", ";")}
     best = max(counts, key=lambda sep: counts[sep])
     return best if counts[best] else ","

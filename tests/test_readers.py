@@ -82,6 +82,12 @@ def test_delimiter_is_sniffed_from_the_header(tmp_path: Path, sep: str) -> None:
         assert cells == {"id": "A1", "name": "张三", "address": "苏州,工业园区"}
 
 
+@pytest.mark.parametrize("sep", [",", "\t", ";"])
+def test_delimiter_is_sniffed_below_a_title_line(tmp_path: Path, sep: str) -> None:
+    path = write_csv(tmp_path / "r.csv", f"青山镇流动党员花名册\nid{sep}name\nA1{sep}张三\n")
+    assert read_table(path).rows[0].cells == {"id": "A1", "name": "张三"}
+
+
 def test_rows_keep_spreadsheet_numbers_across_blank_rows_and_multiline_cells(tmp_path: Path) -> None:
     text = 'id,name,notes\nA1,张三,"one\ntwo\nthree"\n\n,,\nA2,李四,\n'
     table = read_table(write_csv(tmp_path / "r.csv", text))
