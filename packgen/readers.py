@@ -343,6 +343,18 @@ class _SafeLoader(yaml.SafeLoader):
             )
         return super().compose_node(parent, index)
 
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        """A mapping, refused when it gives one key twice: YAML would silently keep the last."""
+        seen: set[Any] = set()
+        for key, _ in node.value:
+            if key.value in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"'{key.value}' is given twice; only the last would count, so keep one",
+                    key.start_mark,
+                )  # fmt: skip
+            seen.add(key.value)
+        return super().construct_mapping(node, deep=deep)
+
     def construct_undefined(self, node: Any) -> Any:
         raise yaml.constructor.ConstructorError(
             None,
@@ -375,8 +387,15 @@ def _read_yaml(path: Path, encoding: str | None, _sheet: str | None) -> Table:
         raise InputError(
             f"{path}: the file holds no members; write a list of members, or 'members:' holding one"
         )
-    if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+    if not isinstance(data, list):
         raise InputError(f"{path}: expected a list of members, or 'members:' holding one")
+    for index, item in enumerate(data, start=1):
+        if item is not None and not isinstance(item, dict):
+            raise InputError(
+                f"{path}: item {index} is not a member: {str(item)[:40]!r}; write each member as "
+                "fields, e.g. - {id: A1, name: 张三}"
+            )
+    data = [item or {} for item in data]  # an empty item is skipped like a blank row
     headers: list[str] = []
     for item in data:
         for key in item:

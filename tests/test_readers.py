@@ -195,6 +195,30 @@ def test_yaml_null_is_blank(tmp_path: Path) -> None:
     assert table.rows[0].cells == {"id": "A1", "name": "张三", "notes": None, "route": None}
 
 
+def test_yaml_empty_item_is_skipped_like_a_blank_row(tmp_path: Path) -> None:
+    table = read_table(write_csv(tmp_path / "r.yaml", "- {id: A1, name: 张三}\n-\n- {id: A2, name: 李四}\n"))
+    assert [(r.number, r.cells["id"]) for r in table.rows] == [(1, "A1"), (3, "A2")]
+
+
+def test_yaml_item_that_is_no_member_is_named(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "r.yaml", "- {id: A1, name: 张三}\n- 李四\n")
+    with pytest.raises(InputError) as caught:
+        read_table(path)
+    assert str(caught.value) == (
+        f"{path}: item 2 is not a member: '李四'; write each member as fields, e.g. - {{id: A1, name: 张三}}"
+    )
+
+
+def test_yaml_key_given_twice_is_refused(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "r.yaml", "- id: A1\n  name: 张三\n  name: 李四\n")
+    with pytest.raises(InputError) as caught:
+        read_table(path)
+    assert str(caught.value) == (
+        f"{path}: not valid YAML: 'name' is given twice; only the last would count, so keep one "
+        "(line 3, column 3)"
+    )
+
+
 def test_gb18030_yaml_is_read_too(tmp_path: Path) -> None:
     table = read_table(write_csv(tmp_path / "r.yaml", "- id: A1\n  name: 张三\n", "gb18030"))
     assert table.rows[0].cells["name"] == "张三"
