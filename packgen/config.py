@@ -6,6 +6,7 @@ serves; it is a complete, commented example and ``packgen init`` writes it out a
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
 import re
 from importlib import resources
@@ -260,6 +261,41 @@ def check_config(config: Config) -> list[Located]:
             )
     problems += check_rules(config)
     problems += check_materials(config)
+    problems += _column_problems(config)
+    return problems
+
+
+def _column_problems(config: Config) -> list[Located]:
+    """``columns:`` entries that look like a misspelt field (``联系电话: telephone``).
+
+    A header mapped to a name that is no field is kept for rules under that name; when no rule uses
+    it and it is close to a field, or the header itself names one, it is a mistake that would
+    silently leave that field empty for every member.
+    """
+    import difflib
+
+    from packgen.members import FIELDS, HEADER_ALIASES, header_key
+    from packgen.rules import parse_condition
+
+    used: set[str] = set()
+    for rule in config.rules:
+        tree, _ = parse_condition(rule.when)
+        used |= {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)} if tree else set()
+    aliases = {header_key(k): v for k, v in HEADER_ALIASES.items()}
+    problems: list[Located] = []
+    for header, name in config.columns.items():
+        if name in FIELDS or name in used:
+            continue
+        close = difflib.get_close_matches(name.lower(), FIELDS, n=1, cutoff=0.6)
+        meant = close[0] if close else aliases.get(header_key(header))
+        if meant:
+            problems.append(
+                (
+                    ["columns", header],
+                    f"'{name}' is not a field and no rule uses it; did you mean {meant}? "
+                    f"(fields: {', '.join(FIELDS)})",
+                )
+            )
     return problems
 
 

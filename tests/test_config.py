@@ -103,6 +103,18 @@ def test_a_bleed_written_with_a_space_is_read(tmp_path: Path) -> None:
     assert load_config(write_config(tmp_path, text)).page.bleed == "3mm"
 
 
+def test_a_column_mapped_to_a_misspelt_field_is_a_config_error(tmp_path: Path) -> None:
+    text = default_config_text().replace(
+        "columns: {}", "columns:\n  联系电话: telephone\n  离家里程(公里): 离家里程\n  微信: 微信号"
+    )
+    path = write_config(tmp_path, text)
+    assert config_error(path).splitlines()[1:] == [
+        f"  - line {line_of(text, '联系电话: telephone')}: Config value 'columns.联系电话': 'telephone' is not "
+        "a field and no rule uses it; did you mean phone? (fields: id, name, gender, birth, branch, "
+        "mobility, location, occupation, phone, internet, can_return, address, route, plan, notes)"
+    ]
+
+
 def test_missing_plan_section_and_reversed_training_dates(tmp_path: Path) -> None:
     data = yaml.safe_load(default_config_text())
     del data["plans"]["delivered"]
