@@ -95,6 +95,15 @@ class Session(_Model):
     title: str
     link: str = ""
 
+    @field_validator("time", mode="before")
+    @classmethod
+    def _quoted(cls, value: Any) -> Any:
+        if isinstance(value, int):  # YAML 1.1 reads 20:00 as 20 * 60 + 0
+            raise ValueError(
+                f'write the time in quotes, e.g. "20:00" (YAML reads 20:00 as the number {value})'
+            )
+        return value
+
     @field_validator("link")
     @classmethod
     def _http(cls, value: str) -> str:
@@ -157,6 +166,12 @@ class Config(_Model):
     #: (key, key, index …) -> 1-based line in the YAML, so later checks can say where
     _lines: dict[tuple[str | int, ...], int] = PrivateAttr(default_factory=dict)
 
+    @field_validator("rules", "columns", "allowed_hosts", mode="before")
+    @classmethod
+    def _empty(cls, value: Any, info: Any) -> Any:
+        """``rules:`` with every rule commented out is no rules, not an error."""
+        return ({} if info.field_name == "columns" else []) if value is None else value
+
     @field_validator("plans")
     @classmethod
     def _all_plans(cls, plans: dict[PlanKey, PlanConfig]) -> dict[PlanKey, PlanConfig]:
@@ -215,6 +230,12 @@ def _parse(text: str, source: str, workspace: Path) -> Config:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        line = text.splitlines()[mark.line] if mark is not None and mark.line < len(text.splitlines()) else ""
+        if "found '<scalar>'" in problem and re.search(r":\s*[\"']", line):
+            problem += (
+                "; a value that starts with a quote must end with it: put the whole value in single "
+                """quotes, e.g. when: '"上海" in location'"""
+            )
         raise ConfigError(f"{source}:{where} not valid YAML: {problem}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: the config must be a mapping of settings (organization:, plans: …)")

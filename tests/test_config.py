@@ -115,6 +115,30 @@ def test_a_column_mapped_to_a_misspelt_field_is_a_config_error(tmp_path: Path) -
     ]
 
 
+def test_likely_yaml_slips_get_a_message_that_says_what_to_write(tmp_path: Path) -> None:
+    unquoted = default_config_text().replace('time: "20:00"', "time: 20:00", 1)
+    path = write_config(tmp_path, unquoted)
+    assert config_error(path).splitlines()[1] == (
+        f"  - line {line_of(unquoted, 'time: 20:00')}: Config value 'plans.online.sessions.0.time': "
+        'write the time in quotes, e.g. "20:00" (YAML reads 20:00 as the number 1200)'
+    )
+    quoted = default_config_text().replace('when: mobility == "abroad"', 'when: "上海" in location')
+    path = write_config(tmp_path, quoted)
+    assert config_error(path) == (
+        f"{path}: line {line_of(quoted, '上海')} not valid YAML: expected <block end>, but found "
+        "'<scalar>'; a value that starts with a quote must end with it: put the whole value in single "
+        """quotes, e.g. when: '"上海" in location'"""
+    )
+
+
+def test_rules_with_every_rule_commented_out_is_no_rules(tmp_path: Path) -> None:
+    text = default_config_text()
+    start, end = text.index("\nrules:\n"), text.index("\ndefault_plan")
+    commented = "".join(f"# {line}\n" for line in text[start + 1 : end].splitlines()[1:])
+    path = write_config(tmp_path, text[: start + 1] + "rules:\n" + commented + text[end + 1 :])
+    assert load_config(path).rules == []
+
+
 def test_missing_plan_section_and_reversed_training_dates(tmp_path: Path) -> None:
     data = yaml.safe_load(default_config_text())
     del data["plans"]["delivered"]
