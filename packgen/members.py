@@ -168,6 +168,19 @@ def map_headers(headers: Iterable[str], columns: Mapping[str, str] | None = None
     return mapping
 
 
+def _header_below(table: Table, columns: Mapping[str, str] | None) -> Row | None:
+    """A row under the header taken that names every required field: the real header, below a
+    title block of several rows (``填报单位：… 填报日期：…``)."""
+    for row in table.rows[:10]:
+        if all(field in map_headers(_filled(row), columns).values() for field in REQUIRED):
+            return row
+    return None
+
+
+def _filled(row: Row) -> list[str]:
+    return [text for text in (clean_text(v) for v in [*row.cells.values(), *row.overflow]) if text]
+
+
 #: Whitespace of every kind (full-width U+3000 and no-break spaces included) and zero-width marks.
 _EDGES = re.compile(r"^[\s\u180e\u200b-\u200d\u2060\ufeff]+|[\s\u180e\u200b-\u200d\u2060\ufeff]+$")
 
@@ -190,19 +203,18 @@ def members_from_tables(tables: Iterable[Table], columns: Mapping[str, str] | No
         fields_present = set(mapping.values())
         missing = [f for f in REQUIRED if f not in fields_present]
         if missing:
-            roster.problems.append(
-                Problem(
-                    file=str(table.path),
-                    row=None,
-                    column=None,
-                    message=(
-                        f"no column for required field(s) {', '.join(missing)}; columns found"
-                        f"{f' in row {table.header_row}' if table.header_row != 1 else ''}: "
-                        f"{', '.join(table.headers)}. Rename the column or map it under 'columns:' "
-                        "in packgen.yaml"
-                    ),
-                )  # fmt: skip
+            found = (
+                f"no column for required field(s) {', '.join(missing)}; columns found"
+                f"{f' in row {table.header_row}' if table.header_row != 1 else ''}: {', '.join(table.headers)}"
             )
+            below = _header_below(table, columns)
+            fix = (
+                f"; the header looks like row {below.number} ({', '.join(_filled(below))}): delete the "
+                "rows above it"
+                if below
+                else ". Rename the column or map it under 'columns:' in packgen.yaml"
+            )
+            roster.problems.append(Problem(file=str(table.path), row=None, column=None, message=found + fix))
             continue
         header_of: dict[str, str] = {}
         for header, fld in mapping.items():

@@ -424,6 +424,18 @@ def test_missing_column_under_a_title_row_names_the_header_row(tmp_path: Path) -
     ]
 
 
+def test_header_below_a_title_block_of_two_rows_is_pointed_at(tmp_path: Path) -> None:
+    path = write_csv(
+        tmp_path / "r.csv",
+        "花名册,,,\n填报单位：青山镇,,,填报日期：2026-11-01\n党员编号,姓名,支部,电话\nA1,张三,东湖村,13800000001\n",
+    )
+    assert [str(p) for p in load_roster([path]).problems] == [
+        f"{path}: no column for required field(s) id, name; columns found in row 2: 填报单位：青山镇, "
+        "column B, column C, 填报日期：2026-11-01; the header looks like row 3 (党员编号, 姓名, 支部, 电话): "
+        "delete the rows above it"
+    ]
+
+
 @requires_poppler
 def test_name_outside_the_bmp_reaches_the_booklet(run, tmp_path: Path) -> None:
     result = run("preview", "U002", "-p", DATA / "utf8-bom.csv", "--pdf", tmp_path / "u002.pdf")
