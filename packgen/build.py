@@ -14,6 +14,7 @@ next build, which reports it ``unchanged`` instead of rendering it again.
 from __future__ import annotations
 
 import contextlib
+import errno
 import gc
 import hashlib
 import json
@@ -22,8 +23,8 @@ import re
 import shutil
 import signal
 import sys
-import tempfile
 import threading
+import time
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -44,6 +45,7 @@ from packgen.rules import Assignment, assign_plans
 
 BOOKLETS_DIR = "booklets"
 LOCK_FILE = ".packgen.lock"
+SHARED_DIR = ".packgen-shared"  #: the render workers' shared parts during a build
 WORKER_DIED = (
     "the worker process rendering this booklet died (out of memory, or killed); run the build again to retry"
 )
@@ -316,8 +318,10 @@ def delivery_rows(config: Config, members: list[tuple[Member, Entry]]) -> list[d
 def output_lock(output: Path) -> Iterator[None]:
     """Hold ``output/.packgen.lock`` for the build; a second build into the same folder is refused.
 
-    ``flock`` is released by the kernel when the holder exits or is killed, so a lock file left
-    behind by a killed build never blocks the next one.
+    The lock is a POSIX record lock (``lockf``): the kernel releases it when the build's process
+    exits or is killed, so a lock file left behind never blocks the next build. Unlike ``flock``, the
+    render workers the build forks do not hold it too, so a killed build's workers, winding down,
+    do not block the next build either.
     """
     try:
         output.mkdir(parents=True, exist_ok=True)
@@ -352,9 +356,11 @@ def _try_lock(fd: int) -> bool:
     import fcntl
 
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        if exc.errno in (errno.EACCES, errno.EAGAIN):
+            return False
+        raise
     return True
 
 
@@ -465,9 +471,11 @@ def _render_all(
                 gc.unfreeze()
         return entries
     pending = iter(todo)
-    try:  # where the workers leave the shared parts they render for one another
-        shared: Path | None = Path(tempfile.mkdtemp(prefix="packgen-shared-"))
-    except OSError:  # no writable temporary folder: each worker renders them all itself
+    shared: Path | None = output / SHARED_DIR  # where the workers leave shared parts for one another
+    try:  # under the output folder's lock: what is there was left by a killed build
+        shutil.rmtree(output / SHARED_DIR, ignore_errors=True)
+        (output / SHARED_DIR).mkdir()
+    except OSError:  # cannot write there: each worker renders the shared parts itself
         shared = None
     pool: ProcessPoolExecutor | None = None
     running: dict[Future[Entry], Entry] = {}
@@ -475,7 +483,7 @@ def _render_all(
         while True:
             if pool is None:
                 pool = ProcessPoolExecutor(
-                    max_workers=jobs, initializer=_init_worker, initargs=(config, shared)
+                    max_workers=jobs, initializer=_init_pool_worker, initargs=(config, shared)
                 )
             for member, assignment, entry in pending:
                 running[pool.submit(_build_one, member, assignment, entry, output)] = entry
@@ -550,6 +558,23 @@ def _init_worker(config: Config, shared_folder: Path | None = None) -> None:
     from packgen.render import Renderer
 
     _renderer, _warm = Renderer(config, shared_folder=shared_folder), False
+
+
+def _init_pool_worker(config: Config, shared_folder: Path | None) -> None:
+    """A render worker: :func:`_init_worker`, and an end to it once the build that started it is gone.
+
+    A killed build (``kill -9``, or an OOM kill) leaves its workers behind, and nothing would ever
+    read what they render: a thread here ends the worker when its parent changes.
+    """
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="packgen-parent-watch", daemon=True).start()
+    _init_worker(config, shared_folder)
 
 
 def render_booklet(member: Member, assignment: Assignment) -> bytes:

@@ -23,7 +23,7 @@ import pytest
 from conftest import ROOT, pdftotext
 from pypdf import PdfReader
 
-from packgen.build import WORKER_DIED, BuildOptions, in_shard, output_lock, parse_shard
+from packgen.build import WORKER_DIED, BuildOptions, in_shard, parse_shard
 from packgen.errors import UsageError
 
 TEMPLATE = """<!DOCTYPE html>
@@ -218,11 +218,22 @@ def test_changed_member_rebuilds_alone_and_force_rebuilds_all(run, tmp_path: Pat
 def test_a_second_build_into_the_same_folder_is_refused(run, tmp_path: Path) -> None:
     make_workspace(tmp_path, MEMBERS[:1])
     out = tmp_path / "out"
-    with output_lock(out):
+    hold = (
+        "from pathlib import Path\nfrom packgen.build import output_lock\n"
+        f"with output_lock(Path({str(out)!r})):\n    print('held', flush=True)\n    input()"
+    )
+    holder = subprocess.Popen(  # another process: the lock is the build process's own
+        [sys.executable, "-c", hold],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
         result = run("build", "-o", out)
+    finally:
+        holder.communicate("\n")
     assert result.exit_code == 2
     assert result.stderr == (
-        f"error: {out} is being built by another packgen (pid {os.getpid()}); wait for it to finish, "
+        f"error: {out} is being built by another packgen (pid {holder.pid}); wait for it to finish, "
         "or build into another folder with -o\n"
     )
     assert not (out / "booklets").exists()
@@ -338,6 +349,39 @@ def test_a_killed_worker_fails_its_booklets_and_the_rest_build(tmp_path: Path) -
     assert again.returncode == 0, again.stderr
     status = {e["id"]: e["status"] for e in json.loads(again.stdout)["members"]}
     assert {i for i, s in status.items() if s == "built"} == {f["id"] for f in data["failed"]}
+
+
+def test_a_build_killed_with_its_workers_running_blocks_nothing(tmp_path: Path) -> None:
+    members = copies_of_members(3)
+    make_workspace(tmp_path, members)  # the workers are still rendering when the build is killed
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "packgen", "build", "-o", str(out), "-j", "2", "--json"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(
+        command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
+    )
+    while process.poll() is None and not list((out / "booklets").glob("*.pdf")):
+        time.sleep(0.02)
+    workers = subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True, text=True).stdout.split()
+    assert len(workers) == 2
+    for pid in workers:  # still there, whatever they hold, while the next build starts
+        os.kill(int(pid), signal.SIGSTOP)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    try:
+        again = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, env=env)
+    finally:
+        for pid in workers:
+            os.kill(int(pid), signal.SIGCONT)
+    assert again.returncode == 0, again.stderr
+    data = json.loads(again.stdout)
+    assert data["summary"]["by_status"].get("unchanged", 0) >= 1
+    assert not (out / ".packgen-shared").exists()
+    for _ in range(100):  # the killed build's workers end on their own, within a second
+        if not any(Path(f"/proc/{pid}").exists() for pid in workers):
+            break
+        time.sleep(0.1)
+    assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
 
 
 def test_fingerprint_follows_content_not_location(tmp_path: Path) -> None:
