@@ -378,10 +378,19 @@ def test_a_build_killed_with_its_workers_running_blocks_nothing(tmp_path: Path) 
     assert data["summary"]["by_status"].get("unchanged", 0) >= 1
     assert not (out / ".packgen-shared").exists()
     for _ in range(100):  # the killed build's workers end on their own, within a second
-        if not any(Path(f"/proc/{pid}").exists() for pid in workers):
+        if not any(running(pid) for pid in workers):
             break
         time.sleep(0.1)
-    assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
+    assert not any(running(pid) for pid in workers)
+
+
+def running(pid: str) -> bool:
+    """Whether process ``pid`` runs (a zombie no one has reaped yet has ended)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
 
 
 def test_fingerprint_follows_content_not_location(tmp_path: Path) -> None:
