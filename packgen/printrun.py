@@ -149,9 +149,13 @@ def _volumes(groups: dict[str, list[Entry]], order: str) -> list[tuple[str, int,
     return volumes
 
 
+#: Changes when this module writes a print run differently, so print runs written before are redone.
+FORMAT = 2  # 2: blank pages carry the booklet pages' trim and bleed boxes
+
+
 def _key(placements: list[Placement], entries: list[Entry], pad_to: int) -> str:
     sha = {e.id: e.sha256 for e in entries}
-    data = [pad_to, [(p.id, p.name, sha[p.id]) for p in placements]]
+    data = [FORMAT, pad_to, [(p.id, p.name, sha[p.id]) for p in placements]]
     return hashlib.sha256(json.dumps(data, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
@@ -179,9 +183,12 @@ def combine(output: Path, placements: list[Placement], target: Path) -> tuple[in
                 # the booklet's own links into itself do not matter in a file for the print shop
                 warnings.simplefilter("ignore", pikepdf.PageCopyWarning)
                 run.pages.extend(booklet.pages)
-            box = booklet.pages[-1].mediabox
-            for _ in range(placement.blank):
-                run.add_blank_page(page_size=(float(box[2]) - float(box[0]), float(box[3]) - float(box[1])))
+            last = booklet.pages[-1].obj
+            for _ in range(placement.blank):  # the sheet of the booklet's pages: trim and bleed too
+                blank = run.add_blank_page()
+                for box in ("/MediaBox", "/CropBox", "/BleedBox", "/TrimBox", "/ArtBox"):
+                    if box in last:
+                        blank.obj[box] = pikepdf.Array([float(v) for v in last[box]])
             outline.root.append(pikepdf.OutlineItem(f"{placement.id} {placement.name}", start))
             labels += [start, pikepdf.Dictionary(S=pikepdf.Name.D, P=f"{placement.id}-", St=1)]
     if labels:

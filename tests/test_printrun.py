@@ -18,7 +18,7 @@ from test_build import MEMBERS, make_workspace, manifest
 from packgen.build import BuildOptions, BuildResult, build
 from packgen.config import load_config
 from packgen.manifest import Entry
-from packgen.printrun import combine, layout, print_order
+from packgen.printrun import Placement, combine, layout, print_order
 
 EXTRA = [
     ("T13", "钱进", "东湖村党支部", "", "一线", "送学上门", "1"),  # no address: listed, no label
@@ -180,3 +180,22 @@ def test_a_large_plan_is_split_into_volumes(
         assert record["booklets"][0]["first_page"] == 1
         check_print_run(output / record["file"], record["booklets"], 2)
     assert not (output / "print" / "print-run-delivered.pdf").exists()  # the single file it replaced
+
+
+def test_blank_pages_have_the_booklet_pages_sheet_with_trim_and_bleed(tmp_path: Path) -> None:
+    import pikepdf
+
+    booklet = pikepdf.Pdf.new()
+    for _ in range(3):
+        page = booklet.add_blank_page(page_size=(612.28, 858.9))
+        page.obj.BleedBox = pikepdf.Array([0, 0, 612.28, 858.9])
+        page.obj.TrimBox = pikepdf.Array([8.5, 8.5, 603.78, 850.4])
+    booklet.save(tmp_path / "b.pdf")
+    pages, _ = combine(tmp_path, [Placement("B1", "甲", "b.pdf", 1, 3, 1)], tmp_path / "run.pdf")
+    with pikepdf.Pdf.open(tmp_path / "run.pdf") as run:
+        boxes = [
+            [[round(float(v), 2) for v in p.obj[box]] for box in ("/MediaBox", "/BleedBox", "/TrimBox")]
+            for p in run.pages
+        ]
+    assert pages == 4
+    assert boxes == [[[0, 0, 612.28, 858.9], [0, 0, 612.28, 858.9], [8.5, 8.5, 603.78, 850.4]]] * 4
