@@ -25,6 +25,7 @@ from packgen.errors import ConfigError
 from packgen.files import write_atomic
 from packgen.manifest import neutralise
 from packgen.members import format_phone
+from packgen.printrun import group_order
 from packgen.render import build_date
 
 DELIVERY_DIR = "delivery"
@@ -46,7 +47,14 @@ def grouped(rows: list[dict[str, Any]], order: str = "auto") -> list[dict[str, A
     result = [
         {**row, "group": row["branch"] if by_branch else (row["route"] or "（未定路线）")} for row in rows
     ]
-    return sorted(result, key=lambda r: (r["group"], r["branch"], r.get("seq", 0)))
+    return sorted(  # as the print run: by route or branch, a member without a route last
+        result,
+        key=lambda r: (
+            group_order(r["branch"] if by_branch else r["route"]),
+            group_order(r["branch"]),
+            r.get("seq", 0),
+        ),
+    )
 
 
 def delivery_csv(rows: list[dict[str, Any]]) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass
@@ -42,15 +43,44 @@ class Placement:
 
 
 def print_order(entries: list[Entry], order: str = "auto") -> list[Entry]:
-    """Plan, then route (``route``; ``auto`` for delivered) or branch, then roster order."""
+    """Plan, then route (``route``; ``auto`` for delivered) or branch, then roster order.
 
-    def key(entry: Entry) -> tuple[int, str, str, int]:
+    The delivery list and labels (:func:`packgen.delivery.grouped`) come in the same order, so a
+    stack of printed booklets matches them.
+    """
+
+    def key(entry: Entry) -> tuple[Any, ...]:
         by_route = order == "route" or (order == "auto" and entry.plan == "delivered")
         group = entry.route if by_route else entry.branch
         plan = PLAN_KEYS.index(entry.plan) if entry.plan in PLAN_KEYS else len(PLAN_KEYS)
-        return plan, group, entry.branch, entry.seq
+        return plan, group_order(group), group_order(entry.branch), entry.seq
 
     return sorted(entries, key=key)
+
+
+def group_order(name: str) -> tuple[Any, ...]:
+    """Sort key for a route or branch: numbers by their value (一线, 二线 … 十一线; 2线 before 10线),
+    the rest by text, and none (a member without a route) last."""
+    parts: list[tuple[int, int, str]] = []
+    for number, text in re.findall(
+        r"(\d+|[零一二三四五六七八九十百]+)|([^\d零一二三四五六七八九十百]+)", name
+    ):
+        parts.append((0, _value(number), "") if number else (1, 0, text))
+    return (not name, parts)
+
+
+def _value(numeral: str) -> int:
+    """``"12"`` or ``"十二"`` -> 12."""
+    if numeral.isdigit():
+        return int(numeral)
+    total = current = 0
+    for char in numeral:
+        if char in "十百":
+            total += (current or 1) * (10 if char == "十" else 100)
+            current = 0
+        else:
+            current = "零一二三四五六七八九".index(char)
+    return total + current
 
 
 def padding(pages: int, pad_to: int) -> int:

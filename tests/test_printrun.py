@@ -107,6 +107,21 @@ def test_delivery_list_and_labels_for_the_delivered_plan(built: BuildResult) -> 
     assert "钱进" not in text
 
 
+def test_print_run_and_delivery_list_share_one_order_with_routes_by_number() -> None:
+    from packgen.delivery import grouped
+
+    members = [("D1", "三线", "甲"), ("D2", "", "甲"), ("D3", "十一线", "甲"), ("D4", "一线", "乙"),
+               ("D5", "二线", "甲"), ("D6", "一线", "甲"), ("D7", "10线", "甲"), ("D8", "2线", "甲")]  # fmt: skip
+    entries = [
+        Entry(id=i, name="", branch=b, plan="delivered", reason="", route=r, seq=n)
+        for n, (i, r, b) in enumerate(members)
+    ]
+    rows = [{"id": i, "route": r, "branch": b, "seq": n} for n, (i, r, b) in enumerate(members)]
+    in_print = [e.id for e in print_order(entries)]
+    assert in_print == ["D4", "D6", "D5", "D8", "D1", "D7", "D3", "D2"]  # 一 二 2 三 10 十一, no route last
+    assert [r["id"] for r in grouped(rows)] == in_print
+
+
 @settings(deadline=None)  # a loaded CI machine must not fail it
 @given(st.lists(st.integers(min_value=1, max_value=60), max_size=30), st.sampled_from([2, 4]))
 def test_layout_starts_every_booklet_on_a_multiple_plus_one(pages: list[int], pad_to: int) -> None:
