@@ -155,6 +155,8 @@ def build(
 
     One failing member never stops the rest; a booklet whose inputs did not change since the last
     build into the same folder is reported ``unchanged`` and not rendered again (``force`` renders all).
+    Members left out by ``only``, ``plans`` or ``branches`` whose booklet there is up to date stay in
+    the print runs, delivery list and manifest (a shard's folder holds its share alone).
     Ctrl-C while booklets render raises ``KeyboardInterrupt`` once the booklets in hand are written
     (see :func:`stop_between_booklets`).
     """
@@ -172,7 +174,8 @@ def build(
     with output_lock(output):
         (output / BOOKLETS_DIR).mkdir(parents=True, exist_ok=True)
         remove_stale_parts(output / BOOKLETS_DIR)
-        previous = {} if options.force else previous_entries(output)
+        known = previous_entries(output)
+        previous = {} if options.force else known
         todo: list[tuple[Member, Assignment, Entry]] = []
         done: list[Entry] = []
         for member, assignment in chosen:
@@ -196,11 +199,36 @@ def build(
                 offset=len(done),
                 total=len(chosen),
             )
-        done.sort(key=lambda e: e.seq)
-        by_id = {m.id: m for m, _ in chosen}
+        kept = [] if options.shard else _kept(config, assigned, chosen, known, output, seq, fingerprint)
+        done = sorted(done + [entry for entry, _ in kept], key=lambda e: e.seq)
+        by_id = {m.id: m for m, _ in chosen} | {entry.id: member for entry, member in kept}
         rows = delivery_rows(config, [(by_id[e.id], e) for e in done if e.plan == "delivered"])
         extra = {"shard": f"{options.shard[0]}/{options.shard[1]}"} if options.shard else {}
         return finish(config, output, done, rows, options, problems=roster.problems, extra=extra, stage=stage)
+
+
+def _kept(
+    config: Config,
+    assigned: list[tuple[Member, Assignment]],
+    chosen: list[tuple[Member, Assignment]],
+    known: dict[str, Entry],
+    output: Path,
+    seq: dict[str, int],
+    fingerprint: str,
+) -> list[tuple[Entry, Member]]:
+    """Members left out by ``--only``, ``--plan`` or ``--branch`` whose booklet in ``output`` is up to
+    date: the print runs, delivery list and manifest go on covering them (as ``unchanged``)."""
+    selected = {m.id for m, _ in chosen}
+    kept = []
+    for member, assignment in assigned:
+        before = known.get(member.id)
+        if member.id in selected or before is None:
+            continue
+        entry = _entry(config, member, assignment, seq[member.id], fingerprint)
+        if is_unchanged(output, entry, before):
+            entry.status, entry.pages, entry.sha256 = "unchanged", before.pages, before.sha256
+            kept.append((entry, member))
+    return kept
 
 
 def finish(
