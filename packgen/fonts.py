@@ -17,8 +17,21 @@ from dataclasses import dataclass
 SERIF_STACK = ("Noto Serif CJK SC", "Source Han Serif SC", "Songti SC", "STSong", "SimSun")
 SANS_STACK = ("Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", "SimHei")
 
-#: Not drawn as glyphs, so no font needs to cover them.
-_INVISIBLE = {"\n", "\r", "\t", "\u200b", "\u200c", "\u200d", "\ufeff"}
+#: Not drawn as glyphs, so no font needs to cover them: line breaks and tabs, and Unicode's default
+#: ignorable code points (zero-width joiners, bidi marks, soft hyphen, variation selectors such as
+#: the ideographic ones after a name's character, tags), which Pango lays out as nothing.
+_INVISIBLE = {"\n", "\r", "\t"}
+_IGNORABLE = (
+    (0x00AD, 0x00AD), (0x034F, 0x034F), (0x061C, 0x061C), (0x115F, 0x1160), (0x17B4, 0x17B5),
+    (0x180B, 0x180F), (0x200B, 0x200F), (0x202A, 0x202E), (0x2060, 0x206F), (0x3164, 0x3164),
+    (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF), (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8), (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A), (0xE0000, 0xE0FFF),
+)  # fmt: skip
+
+
+def _invisible(char: str) -> bool:
+    code = ord(char)
+    return char in _INVISIBLE or any(start <= code <= end for start, end in _IGNORABLE)
 
 
 @dataclass(frozen=True)
@@ -66,7 +79,7 @@ def missing_glyphs(text: str) -> list[str]:
     return [
         char
         for char in dict.fromkeys(text)  # each distinct character once, in order
-        if char not in _INVISIBLE and not char.isspace() and not coverage.covers(char)
+        if not _invisible(char) and not char.isspace() and not coverage.covers(char)
     ]
 
 

@@ -18,6 +18,7 @@ from packgen.build import read_and_assign
 from packgen.config import load_config
 from packgen.errors import ConfigError
 from packgen.fetch import ForbiddenURL, SafeFetcher
+from packgen.fonts import missing_glyphs
 from packgen.plans import booklet_content
 from packgen.render import Renderer
 
@@ -200,6 +201,20 @@ def test_extra_columns_are_checked_for_glyphs_too(tmp_path: Path) -> None:
         Exception, match=r"field '籍贯' has characters no installed font can print: \U000f0001 \(U\+F0001\)"
     ):
         Renderer(config).html(booklet_content(config, member, assignment))
+
+
+def test_invisible_marks_in_a_name_need_no_glyph(tmp_path: Path) -> None:
+    """An ideographic variation selector after a name's character, or bidi marks pasted along with a
+    name, print as nothing (Pango lays them out as nothing), so no font needs to cover them."""
+    assert missing_glyphs("葛\U000e0100亮\u2066\u2069\u00ad") == []
+    assert missing_glyphs("葛\U000f0000") == ["\U000f0000"]
+    workspace = small_workspace(
+        tmp_path / "ws",
+        "党员编号,姓名,所在党支部,流动类型,网络条件\nA1,\u2066葛\U000e0100亮\u2069,东湖村党支部,境外,良好\n",
+    )
+    config = load_config(workspace=workspace)
+    _, [(member, assignment)] = read_and_assign(config, [])
+    assert "葛\U000e0100亮" in Renderer(config).html(booklet_content(config, member, assignment))
 
 
 def test_a_character_no_font_prints_in_the_config_fails_with_the_character(tmp_path: Path) -> None:
