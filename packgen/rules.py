@@ -29,8 +29,8 @@ DERIVED = ("age",)
 TEXT_FIELDS = ("name", "gender", "branch", "location", "occupation", "phone", "address", "route", "notes")
 #: Values a categorical field can hold; a condition comparing it with anything else is a mistake.
 CATEGORIES: dict[str, dict[str, str]] = {"mobility": MOBILITY, "internet": INTERNET, "gender": GENDER}
-#: Fields that are true, false or unknown (None): they may stand alone in a condition, but
-#: ``can_return == False`` leaves out the members who did not say, where ``not can_return`` would not.
+#: Fields that are true, false or unknown (None): ``can_return == False`` leaves out the members who
+#: did not say, where ``not can_return`` would not.
 BOOLEAN_FIELDS = ("can_return",)
 NUMBER_FIELDS = ("age",)
 #: Fields that are always text (birth as an ISO date), so comparing one with a number never matches.
@@ -81,7 +81,6 @@ CALLS: dict[str, tuple[int, int | None, str]] = {
     "endswith": (2, 2, 'endswith(location, "区")'),
     "contains": (2, None, 'contains(occupation, "司机", "快递")'),
 }
-TESTS = ("startswith", "endswith", "contains")  #: the functions that answer true or false
 
 
 @dataclass(frozen=True)
@@ -164,11 +163,11 @@ def _call_problem(node: ast.AST) -> str | None:
 
 
 def _not_a_test(node: ast.AST, tree: ast.AST) -> str | None:
-    """What is wrong when part of a condition stands for true or false but is no comparison.
+    """What is wrong when part of a condition stands for true or false but cannot mean that.
 
     ``mobility == "abroad" or "on_the_road"`` reads well, but its ``"on_the_road"`` is always true, so
-    the rule would take every member; the same goes for a bare field such as ``internet``. Only
-    comparisons, ``startswith``/``endswith``/``contains``, true/false fields and constants stand alone.
+    the rule would take every member; ``internet`` alone is true for ``"none"`` too. A field alone
+    asks whether it is filled in (``not address``), which is fine for the other fields.
     Returns a message with ``{when}`` left to fill in.
     """
     if isinstance(node, ast.Expr | ast.Expression):
@@ -179,23 +178,18 @@ def _not_a_test(node: ast.AST, tree: ast.AST) -> str | None:
         return _not_a_test(node.operand, tree)
     if isinstance(node, ast.IfExp):
         return next(filter(None, (_not_a_test(n, tree) for n in (node.test, node.body, node.orelse))), None)
-    if isinstance(node, ast.Compare) or (isinstance(node, ast.Constant) and isinstance(node.value, bool)):
-        return None
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in TESTS:
-        return None
-    if isinstance(node, ast.Name) and node.id in (*BOOLEAN_FIELDS, "True", "False"):
-        return None
-    if isinstance(node, ast.Name):
+    if isinstance(node, ast.Name) and node.id in CATEGORIES:
+        example = sorted(set(CATEGORIES[node.id].values()))[0]
         return (
-            f"{node.id} alone is not a comparison: it holds for every member whose {node.id} is filled "
-            f'in: {{when}}; compare it, e.g. {node.id} == "…"'
+            f"{node.id} alone is true whatever it holds, once filled in: {{when}}; compare it, e.g. "
+            f'{node.id} == "{example}" (or {node.id} == None for not filled in)'
         )
-    if isinstance(node, ast.Constant):
+    if isinstance(node, ast.Constant) and not isinstance(node.value, bool):
         fix = _one_of(node, tree) or 'write a comparison, e.g. internet == "none"'
         return (
             f"{_quoted(node.value)} is not a comparison, so it is the same for every member: {{when}}; {fix}"
         )
-    return f"{ast.unparse(node)} is not a comparison: {{when}}; compare it, e.g. {ast.unparse(node)} > 0"
+    return None
 
 
 def _one_of(node: ast.AST, tree: ast.AST) -> str | None:
@@ -269,7 +263,7 @@ def _never(field: str, value: Any) -> str | None:
         return f'{field} is never "{value}"; ' + (
             f'write "{key}"' if key else f"use one of {', '.join(keys)}"
         )
-    if field in BOOLEAN_FIELDS and not isinstance(value, bool):
+    if field in BOOLEAN_FIELDS and not isinstance(value, bool) and value not in (0, 1):
         meant = YES_NO.get(str(value).strip().lower())
         fix = f"{field} == {meant}" if meant is not None else f"{field} == True or {field} == False"
         return f"{field} is true or false, never {_quoted(value)}; write {fix}"

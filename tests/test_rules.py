@@ -175,10 +175,9 @@ def test_chinese_label_in_a_condition_is_caught_with_the_key_to_write(tmp_path: 
         ),
         (
             "internet",
-            "internet alone is not a comparison: it holds for every member whose internet is filled in: "
-            'internet; compare it, e.g. internet == "…"',
+            "internet alone is true whatever it holds, once filled in: internet; compare it, e.g. "
+            'internet == "fair" (or internet == None for not filled in)',
         ),
-        ("len(name)", "len(name) is not a comparison: len(name); compare it, e.g. len(name) > 0"),
         (
             "startswith(location)",
             'startswith() takes 2 argument(s), e.g. startswith(location, "上海"), not startswith(location): '
@@ -210,6 +209,14 @@ def test_comparing_a_field_with_a_value_of_the_wrong_kind_is_a_config_error(
     with pytest.raises(ConfigError) as caught:
         config_with_rules(tmp_path, [rule("错", condition)])
     assert f"Config value 'rules.0.when': rule '错': {problem}" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "condition", ['mobility == "within_city" and not address', "notes", "age and age > 65", "len(name)"]
+)
+def test_a_field_alone_asks_whether_it_is_filled_in(condition: str) -> None:
+    tree, problem = parse_condition(condition)
+    assert tree is not None and problem is None
 
 
 def test_a_true_or_false_field_stands_alone_in_a_condition(tmp_path: Path) -> None:
