@@ -14,7 +14,6 @@ next build, which reports it ``unchanged`` instead of rendering it again.
 from __future__ import annotations
 
 import contextlib
-import errno
 import gc
 import hashlib
 import json
@@ -346,10 +345,10 @@ def delivery_rows(config: Config, members: list[tuple[Member, Entry]]) -> list[d
 def output_lock(output: Path) -> Iterator[None]:
     """Hold ``output/.packgen.lock`` for the build; a second build into the same folder is refused.
 
-    The lock is a POSIX record lock (``lockf``): the kernel releases it when the build's process
-    exits or is killed, so a lock file left behind never blocks the next build. Unlike ``flock``, the
-    render workers the build forks do not hold it too, so a killed build's workers, winding down,
-    do not block the next build either.
+    ``flock`` is released by the kernel when the holder exits or is killed, so a lock file left
+    behind never blocks the next build. The render and print-run workers a build forks share its
+    lock, so no build starts while a stopped one's workers still write; they end within a second
+    of their build (:func:`end_with_parent`), and a build waits that long for them.
     """
     try:
         output.mkdir(parents=True, exist_ok=True)
@@ -359,20 +358,44 @@ def output_lock(output: Path) -> Iterator[None]:
             f"{output}: cannot create the output folder ({exc.strerror}); choose another with -o"
         ) from None
     try:
-        if not _try_lock(fd):
+        locked = _try_lock(fd, output)
+        holder = ""
+        for _ in range(50):  # the holder is gone: its workers are ending
+            if locked:
+                break
+            os.lseek(fd, 0, os.SEEK_SET)
             holder = os.read(fd, 64).decode("ascii", "replace").strip() or "?"
+            if _alive(holder):
+                break
+            time.sleep(0.1)
+            locked = _try_lock(fd, output)
+        if not locked:
             raise UsageError(
                 f"{output} is being built by another packgen (pid {holder}); wait for it to finish, "
                 "or build into another folder with -o"
             ) from None
         os.ftruncate(fd, 0)
+        os.lseek(fd, 0, os.SEEK_SET)
         os.write(fd, f"{os.getpid()}\n".encode("ascii"))
         yield
     finally:
         os.close(fd)
 
 
-def _try_lock(fd: int) -> bool:
+def _alive(pid: str) -> bool:
+    """Whether process ``pid`` exists (and a pid that cannot be read counts as alive)."""
+    if not pid.isdigit():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def _try_lock(fd: int, output: Path) -> bool:
     if sys.platform == "win32":
         import msvcrt
 
@@ -384,12 +407,29 @@ def _try_lock(fd: int) -> bool:
     import fcntl
 
     try:
-        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError as exc:
-        if exc.errno in (errno.EACCES, errno.EAGAIN):
-            return False
-        raise
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    except OSError as exc:  # a file system without locks
+        raise UsageError(
+            f"{output}: cannot lock the output folder ({exc.strerror}); build into a local folder with -o"
+        ) from None
     return True
+
+
+def end_with_parent() -> None:
+    """In a worker process: end it once the build that started it is gone (``kill -9``, OOM killer).
+
+    Nothing would read what it makes, and it would hold the output folder's lock.
+    """
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="packgen-parent-watch", daemon=True).start()
 
 
 def remove_stale_parts(folder: Path) -> None:
@@ -589,19 +629,7 @@ def _init_worker(config: Config, shared_folder: Path | None = None) -> None:
 
 
 def _init_pool_worker(config: Config, shared_folder: Path | None) -> None:
-    """A render worker: :func:`_init_worker`, and an end to it once the build that started it is gone.
-
-    A killed build (``kill -9``, or an OOM kill) leaves its workers behind, and nothing would ever
-    read what they render: a thread here ends the worker when its parent changes.
-    """
-    parent = os.getppid()
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.5)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="packgen-parent-watch", daemon=True).start()
+    end_with_parent()
     _init_worker(config, shared_folder)
 
 

@@ -161,8 +161,12 @@ def _combine_all(
 ) -> list[tuple[int, str]]:
     """(pages, sha256) of each combined volume; several at once in worker processes when ``jobs`` > 1."""
     if jobs > 1 and len(targets) > 1:
+        from packgen.build import end_with_parent
+
         try:
-            with ProcessPoolExecutor(max_workers=min(jobs, len(targets))) as pool:
+            with ProcessPoolExecutor(
+                max_workers=min(jobs, len(targets)), initializer=end_with_parent
+            ) as pool:
                 return list(pool.map(combine, [output] * len(targets), placements, targets))
         except BrokenProcessPool:  # a worker was killed (out of memory?): combine them here instead
             pass
