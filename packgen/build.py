@@ -76,6 +76,8 @@ class BuildResult:
     summary: dict[str, object] = field(default_factory=dict)
     print_runs: list[dict[str, Any]] = field(default_factory=list)
     delivery: dict[str, Any] = field(default_factory=dict)
+    #: members outside ``--only``/``--plan``/``--branch`` without an up-to-date booklet in the folder
+    left_out: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> list[Entry]:
@@ -198,12 +200,20 @@ def build(
                 offset=len(done),
                 total=len(chosen),
             )
-        kept = [] if options.shard else _kept(config, assigned, chosen, known, output, seq, fingerprint)
+        kept, left_out = (
+            ([], []) if options.shard else _kept(config, assigned, chosen, known, output, seq, fingerprint)
+        )
         done = sorted(done + [entry for entry, _ in kept], key=lambda e: e.seq)
         by_id = {m.id: m for m, _ in chosen} | {entry.id: member for entry, member in kept}
         rows = delivery_rows(config, [(by_id[e.id], e) for e in done if e.plan == "delivered"])
-        extra = {"shard": f"{options.shard[0]}/{options.shard[1]}"} if options.shard else {}
-        return finish(config, output, done, rows, options, problems=roster.problems, extra=extra, stage=stage)
+        extra: dict[str, Any] = {"shard": f"{options.shard[0]}/{options.shard[1]}"} if options.shard else {}
+        if left_out:
+            extra["left_out"] = left_out
+        result = finish(
+            config, output, done, rows, options, problems=roster.problems, extra=extra, stage=stage
+        )
+        result.left_out = left_out
+        return result
 
 
 def _kept(
@@ -214,20 +224,25 @@ def _kept(
     output: Path,
     seq: dict[str, int],
     fingerprint: str,
-) -> list[tuple[Entry, Member]]:
-    """Members left out by ``--only``, ``--plan`` or ``--branch`` whose booklet in ``output`` is up to
-    date: the print runs, delivery list and manifest go on covering them (as ``unchanged``)."""
+) -> tuple[list[tuple[Entry, Member]], list[str]]:
+    """The members ``--only``, ``--plan`` or ``--branch`` left out: those whose booklet in ``output``
+    is up to date, which the print runs, delivery list and manifest go on covering (as
+    ``unchanged``), and the ids of the others (changed since, failed or never built), which they do not.
+    """
     selected = {m.id for m, _ in chosen}
-    kept = []
+    kept, left_out = [], []
     for member, assignment in assigned:
-        before = known.get(member.id)
-        if member.id in selected or before is None:
+        if member.id in selected:
             continue
         entry = _entry(config, member, assignment, seq[member.id], fingerprint)
+        before = known.get(member.id)
         if is_unchanged(output, entry, before):
+            assert before is not None
             entry.status, entry.pages, entry.sha256 = "unchanged", before.pages, before.sha256
             kept.append((entry, member))
-    return kept
+        else:
+            left_out.append(member.id)
+    return kept, left_out
 
 
 def finish(

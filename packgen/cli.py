@@ -318,6 +318,7 @@ def _show_result(cfg: Config, result: BuildResult, *, as_json: bool, quiet: bool
                 "members": entry_dicts(result.entries),
                 "print_runs": [{k: v for k, v in r.items() if k != "booklets"} for r in result.print_runs],
                 "delivery": {k: v for k, v in result.delivery.items() if k != "rows"},
+                "left_out": result.left_out,
             }  # fmt: skip
         )
         raise typer.Exit(result.exit_code)
@@ -325,6 +326,14 @@ def _show_result(cfg: Config, result: BuildResult, *, as_json: bool, quiet: bool
         err.print(f"{problem.severity}: {problem}", markup=False)
     for entry in result.failed:
         err.print(f"failed: {entry.id} {entry.name}: {entry.error}", markup=False)
+    if result.left_out:
+        shown = ", ".join(result.left_out[:10]) + (" …" if len(result.left_out) > 10 else "")
+        err.print(
+            f"note: {len(result.left_out)} member(s) outside this selection have no up-to-date booklet "
+            f"here and are not in the print runs: {shown}; a build without --only, --plan and --branch "
+            "renders them",
+            markup=False,
+        )
     if not quiet:
         from packgen.progress import summary_table
 

@@ -209,6 +209,17 @@ def test_changed_member_rebuilds_alone_and_force_rebuilds_all(run, tmp_path: Pat
     assert run("build", "-o", out, "-j", "1", "--quiet", "--only", "T03").exit_code == 0
     assert set(statuses(out).values()) == {"unchanged"}
 
+    roster.write_text(roster.read_text(encoding="utf-8").replace("张建国", "张建华"), encoding="utf-8")
+    narrow = run("build", "-o", out, "-j", "1", "--quiet", "--only", "T03")
+    assert narrow.exit_code == 0
+    assert narrow.stderr == (
+        "note: 1 member(s) outside this selection have no up-to-date booklet here and are not in the "
+        "print runs: T01; a build without --only, --plan and --branch renders them\n"
+    )
+    assert statuses(out) == {"T02": "unchanged", "T03": "unchanged"}  # T01's booklet is out of date
+    assert manifest(out)["left_out"] == ["T01"]
+    assert "delivered" not in {r["plan"] for r in manifest(out)["print_runs"]}
+
     template = tmp_path / "templates" / "booklet.html.j2"
     template.write_text(
         template.read_text(encoding="utf-8").replace("学习记录", "学习记录表"), encoding="utf-8"
