@@ -76,7 +76,7 @@ class BuildResult:
     summary: dict[str, object] = field(default_factory=dict)
     print_runs: list[dict[str, Any]] = field(default_factory=list)
     delivery: dict[str, Any] = field(default_factory=dict)
-    #: members outside ``--only``/``--plan``/``--branch`` without an up-to-date booklet in the folder
+    #: members outside ``--only``/``--plan``/``--branch`` built here before, now out of date
     left_out: list[str] = field(default_factory=list)
 
     @property
@@ -227,7 +227,8 @@ def _kept(
 ) -> tuple[list[tuple[Entry, Member]], list[str]]:
     """The members ``--only``, ``--plan`` or ``--branch`` left out: those whose booklet in ``output``
     is up to date, which the print runs, delivery list and manifest go on covering (as
-    ``unchanged``), and the ids of the others (changed since, failed or never built), which they do not.
+    ``unchanged``), and the ids of those built or failed here before whose booklet is not (changed
+    since), which drop out of them.
     """
     selected = {m.id for m, _ in chosen}
     kept, left_out = [], []
@@ -240,7 +241,7 @@ def _kept(
             assert before is not None
             entry.status, entry.pages, entry.sha256 = "unchanged", before.pages, before.sha256
             kept.append((entry, member))
-        else:
+        elif before is not None:  # in the folder's print runs until now
             left_out.append(member.id)
     return kept, left_out
 

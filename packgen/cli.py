@@ -329,9 +329,9 @@ def _show_result(cfg: Config, result: BuildResult, *, as_json: bool, quiet: bool
     if result.left_out:
         shown = ", ".join(result.left_out[:10]) + (" …" if len(result.left_out) > 10 else "")
         err.print(
-            f"note: {len(result.left_out)} member(s) outside this selection have no up-to-date booklet "
-            f"here and are not in the print runs: {shown}; a build without --only, --plan and --branch "
-            "renders them",
+            f"note: {len(result.left_out)} member(s) outside this selection changed since their booklet "
+            f"here and are left out of the print runs: {shown}; a build without --only, --plan and "
+            "--branch renders them",
             markup=False,
         )
     if not quiet:

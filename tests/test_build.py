@@ -213,8 +213,8 @@ def test_changed_member_rebuilds_alone_and_force_rebuilds_all(run, tmp_path: Pat
     narrow = run("build", "-o", out, "-j", "1", "--quiet", "--only", "T03")
     assert narrow.exit_code == 0
     assert narrow.stderr == (
-        "note: 1 member(s) outside this selection have no up-to-date booklet here and are not in the "
-        "print runs: T01; a build without --only, --plan and --branch renders them\n"
+        "note: 1 member(s) outside this selection changed since their booklet here and are left out of "
+        "the print runs: T01; a build without --only, --plan and --branch renders them\n"
     )
     assert statuses(out) == {"T02": "unchanged", "T03": "unchanged"}  # T01's booklet is out of date
     assert manifest(out)["left_out"] == ["T01"]
