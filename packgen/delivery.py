@@ -9,6 +9,7 @@ did not change since the last build, the labels PDF is kept as is.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import hashlib
 import io
 import json
@@ -140,7 +141,9 @@ def render_labels(config: Config, env: jinja2.Environment, rows: list[dict[str, 
     sheets = [labels[i : i + LABELS_PER_SHEET] for i in range(0, len(labels), LABELS_PER_SHEET)]
     try:
         html = env.get_template(LABELS_TEMPLATE).render(
-            org=config.organization, sheets=sheets, created=build_date().strftime("%Y-%m-%dT%H:%M:%SZ")
+            org=config.organization,
+            sheets=sheets,
+            created=build_date().astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         )
     except jinja2.TemplateError as exc:
         raise ConfigError(f"template {LABELS_TEMPLATE}: {exc}") from None

@@ -208,9 +208,14 @@ def weekly_schedule(config: Config, materials: list[Material]) -> list[ScheduleR
 
 
 def _date(day: dt.date, config: Config) -> str:
-    if config.page.language == "zh":
-        return f"{day.month}月{day.day}日"
-    return day.strftime("%b %d")
+    return format_date(day, config.page.language)
+
+
+def format_date(day: dt.date, language: str, *, year: bool = False) -> str:
+    """A date as the booklet prints it: 12月7日 / 2026年12月7日, Dec 7 / 7 December 2026."""
+    if language == "zh":
+        return f"{day.year}年{day.month}月{day.day}日" if year else f"{day.month}月{day.day}日"
+    return f"{day.day} {day:%B} {day.year}" if year else f"{day:%b} {day.day}"
 
 
 def booklet_content(config: Config, member: Member, assignment: Assignment) -> BookletContent:

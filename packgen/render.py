@@ -27,7 +27,7 @@ from packgen.config import Config
 from packgen.errors import ConfigError, RenderError
 from packgen.fonts import missing_glyphs
 from packgen.members import format_phone
-from packgen.plans import BookletContent
+from packgen.plans import BookletContent, format_date
 
 TEMPLATE = "booklet.html.j2"
 #: a page rule for left- or right-hand pages only, as mirrored margins need
@@ -50,7 +50,10 @@ LABELS: dict[str, dict[str, Any]] = {
         "contact_name": "联系人", "contact_role": "职责", "wechat": "微信",
         "branch": "所在支部", "why": "为什么这样安排", "recipient": "收件人", "received": "签收",
         "courseware": "课件", "courseware_note": "本章为课件原文，附于后页。",
-        "chapter_no": lambda n: f"第{'一二三四五六七八九十'[n - 1] if n <= 10 else n}章",
+        "chapter_no": lambda n: f"第{zh_number(n)}章", "colon": "：",
+        "explanation": lambda rule, reason: f"规则“{rule}”：{reason}",
+        "override": lambda label: f"本人或组织指定学习方式：{label}",
+        "phone_missing": "（暂无电话，请与支部联系）", "route_missing": "（未定路线）",
     },
     "en": {
         "booklet_title": "Personal study booklet for members away from home",
@@ -69,20 +72,36 @@ LABELS: dict[str, dict[str, Any]] = {
         "contact_name": "Name", "contact_role": "Role", "wechat": "WeChat",
         "branch": "Branch", "why": "Why this plan", "recipient": "Recipient", "received": "Received",
         "courseware": "courseware", "courseware_note": "The courseware follows on the next pages.",
-        "chapter_no": lambda n: f"Chapter {n}",
+        "chapter_no": lambda n: f"Chapter {n}", "colon": ": ",
+        "explanation": lambda rule, reason: f"Rule \u201c{rule}\u201d: {reason}",
+        "override": lambda label: f"Plan set by you or your branch: {label}",
+        "phone_missing": "(no phone yet)", "route_missing": "(no route yet)",
     },
 }  # fmt: skip
 
 
+def zh_number(n: int) -> str:
+    """1 -> 一, 10 -> 十, 11 -> 十一, 24 -> 二十四 (to 99; digits beyond)."""
+    digits = "零一二三四五六七八九"
+    if not 0 < n < 100:
+        return str(n)
+    tens, ones = divmod(n, 10)
+    if not tens:
+        return digits[ones]
+    return f"{digits[tens] if tens > 1 else ''}十{digits[ones] if ones else ''}"
+
+
 def build_date() -> dt.datetime:
-    """The date printed in booklets: ``SOURCE_DATE_EPOCH`` when set, so builds are reproducible."""
+    """The date printed in booklets: ``SOURCE_DATE_EPOCH`` when set (in UTC, so builds are
+    reproducible on any machine), else now in the machine's time zone (a build at 7:00 in Beijing
+    prints today's date, not yesterday's in UTC)."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     if epoch:
         try:
             return dt.datetime.fromtimestamp(int(epoch), tz=dt.timezone.utc)
         except ValueError:
             raise ConfigError(f"SOURCE_DATE_EPOCH={epoch!r} is not a number of seconds") from None
-    return dt.datetime.now(tz=dt.timezone.utc).replace(microsecond=0)
+    return dt.datetime.now().astimezone().replace(microsecond=0)
 
 
 @functools.lru_cache(maxsize=256)
@@ -118,6 +137,7 @@ class Renderer:
             lstrip_blocks=True,
         )
         self.env.globals["qr"] = qr_svg
+        self.env.globals["date"] = functools.partial(format_date, language=config.page.language)
         #: a workspace print.css replaces the built-in one; relative URLs (images, extra stylesheets)
         #: in templates resolve in the workspace templates folder when there is one
         css = self.workspace_templates / "print.css"
@@ -154,11 +174,10 @@ class Renderer:
                 phone=format_phone(content.member.phone),
                 L=LABELS[self.config.page.language],
                 stylesheet=self.stylesheet,
-                created=created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                created=created.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
                 shared=shared,
-                created_date=created.strftime(
-                    "%Y年%m月%d日" if self.config.page.language == "zh" else "%d %B %Y"
-                ),
+                created_date=format_date(created.date(), self.config.page.language, year=True),
+                explanation=self._explanation(content),
             )
         except jinja2.TemplateSyntaxError as exc:
             raise ConfigError(
@@ -172,6 +191,15 @@ class Renderer:
             raise RenderError(f"{content.member.source}: template error: {exc.message}") from None
         check_booklet_html(html, template.filename or TEMPLATE)
         return html
+
+    def _explanation(self, content: BookletContent) -> str:
+        """Why the member got the plan, in the booklet's language (the rule's reason is the config's)."""
+        labels, assignment = LABELS[self.config.page.language], content.assignment
+        if assignment.source == "rule":
+            return str(labels["explanation"](assignment.rule, assignment.reason))
+        if assignment.source == "override":
+            return str(labels["override"](self._plan_label(content)))
+        return assignment.reason
 
     def _plan_label(self, content: BookletContent) -> str:
         if self.config.page.language == "en" and content.plan.label_en:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import shutil
@@ -22,8 +23,10 @@ from packgen.build import read_and_assign
 from packgen.config import Config, default_config_text, load_config
 from packgen.errors import ConfigError
 from packgen.fonts import SANS_STACK, SERIF_STACK
-from packgen.plans import booklet_content
+from packgen.members import member_from_mapping
+from packgen.plans import booklet_content, format_date
 from packgen.render import LABELS, Renderer
+from packgen.rules import assign_plans
 
 pytestmark = requires_poppler
 
@@ -121,6 +124,17 @@ def test_page_size_from_config_and_english_variant(tmp_path: Path, size: str, mi
     assert LABELS["en"]["letter_title"] in texts[1] and f"Dear {member.name}," in texts[1]
     assert "Contents" in texts[2]
     assert reader.trailer["/Root"]["/Lang"] == "en"
+    why = {
+        "rule": f"Rule \u201c{assignment.rule}\u201d: {assignment.reason}",
+        "override": "Plan set by you or your branch: ",
+        "default": assignment.reason,
+    }[assignment.source]
+    assert why in texts[1].replace("\n", " ") and "规则“" not in texts[1]
+    start, end = config.training.start, config.training.end
+    assert f"{start.day} {start:%B} {start.year} — {end.day} {end:%B} {end.year}" in texts[0]
+    labels = ("Signature", "Date", "Chat group")  # English labels take an English colon
+    assert not any(f"{label}：" in text for text in texts for label in labels)
+    assert any("Signature:" in text for text in texts)
 
 
 @pytest.mark.parametrize("marks", [True, False])
@@ -308,3 +322,64 @@ def test_unreadable_pdf_courseware_names_the_file(tmp_path: Path) -> None:
     message = str(refused.value)
     deck = (workspace / "materials" / "deck.pdf").resolve()
     assert f"Config value 'plans.online.materials.1': material '{deck}' is not a readable PDF (" in message
+
+
+def test_many_qr_codes_start_under_the_links_heading(tmp_path: Path) -> None:
+    workspace = small_workspace(tmp_path / "ws")
+    long_url = "https://study.example.org/qingshan/" + "x" * 160
+    links = [{"title": f"链接{n}", "url": f"https://example.org/{n}"} for n in range(1, 5)]
+    edit_online_plan(
+        workspace, lambda plan: plan.update(links=[{"title": "长链接", "url": long_url}, *links])
+    )
+    pdf = tmp_path / "b.pdf"
+    render_online_member(workspace, pdf)
+    texts = page_texts(pdf)
+    page = next(i for i, t in enumerate(texts) if "扫描二维码" in t)
+    assert "长链接" in texts[page] and "链接1" in texts[page]  # a row that fits is not pushed over
+    assert all(f"链接{n}" in texts[page] + texts[page + 1] for n in range(1, 5))
+
+
+def test_session_qr_caption_prints_the_date_as_the_schedule_does(tmp_path: Path) -> None:
+    workspace = small_workspace(tmp_path / "ws")
+    edit_online_plan(workspace, lambda plan: plan["sessions"][0].update(link="https://meet.example.org/j/1"))
+    pdf = tmp_path / "b.pdf"
+    config = render_online_member(workspace, pdf)
+    day = config.plans["online"].sessions[0].date
+    page = next(t for t in page_texts(pdf) if "扫描二维码" in t)
+    assert f"{day.month}月{day.day}日" in page and day.isoformat() not in page
+
+
+@pytest.mark.parametrize(
+    ("n", "written"),
+    [(1, "一"), (10, "十"), (11, "十一"), (14, "十四"), (20, "二十"), (99, "九十九"), (100, "100")],
+)
+def test_chapter_numbers_are_chinese_numerals_past_ten(n: int, written: str) -> None:
+    assert LABELS["zh"]["chapter_no"](n) == f"第{written}章"
+
+
+def test_dates_print_without_leading_zeros() -> None:
+    day = dt.date(2026, 3, 5)
+    assert [format_date(day, "zh"), format_date(day, "zh", year=True)] == ["3月5日", "2026年3月5日"]
+    assert [format_date(day, "en"), format_date(day, "en", year=True)] == ["Mar 5", "5 March 2026"]
+
+
+@pytest.mark.parametrize(
+    ("fields", "says", "never"),
+    [
+        ({"流动类型": "市内", "流入地": "临江县城关镇", "从事职业": "退休（随子女居住）"},
+         "您现在在临江县城关镇，平时不便回支部参加学习，组织始终惦记着您。", "退休"),
+        ({"流动类型": "省外", "流入地": "上海市浦东新区", "从事职业": "软件工程师"},
+         "您现在在上海市浦东新区，从事软件工程师工作，虽然身在异地，组织始终惦记着您。", "您现在上海"),
+        ({"流动类型": "在途", "流入地": "长途货运（沪陕线）", "从事职业": "货车司机"},
+         "您常年奔波在路上，从事货车司机工作，虽然身在异地，组织始终惦记着您。", "在长途货运"),
+    ],
+)  # fmt: skip
+def test_the_letter_says_where_the_member_is_in_plain_words(
+    tmp_path: Path, fields: dict[str, str], says: str, never: str
+) -> None:
+    config = load_config(workspace=small_workspace(tmp_path / "ws"))
+    person = member_from_mapping({"id": "A1", "name": "张三", **fields}, source="r.csv")
+    (assigned,) = assign_plans(config, [person])
+    html = Renderer(config).html(booklet_content(config, *assigned))
+    letter = html[html.index('id="letter"') : html.index('id="toc"')]
+    assert says in letter and never not in letter
