@@ -34,6 +34,16 @@ A print.css here replaces the built-in stylesheet; materials/… files here repl
 def init_workspace(directory: Path, *, force: bool = False) -> list[Path]:
     """Create packgen.yaml, profiles/ (with a sample roster), materials/ (the built-in chapters, to
     edit), templates/ and output/ in ``directory``. Existing files other than packgen.yaml are kept."""
+    try:
+        return _init(directory, force)
+    except OSError as exc:
+        where = exc.filename or directory
+        raise UsageError(
+            f"{where}: cannot create the workspace there ({exc.strerror}); choose another folder"
+        ) from None
+
+
+def _init(directory: Path, force: bool) -> list[Path]:
     config = directory / CONFIG_NAME
     if config.exists() and not force:
         raise UsageError(f"{config} already exists; use --force to overwrite it")

@@ -69,6 +69,16 @@ def test_builtin_default_is_complete_and_init_writes_it_with_comments(run, tmp_p
     )
 
 
+def test_init_where_no_folder_can_be_made_is_one_line(run, tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("x", encoding="utf-8")
+    result = run("init", tmp_path / "afile" / "ws")
+    assert result.exit_code == 2
+    assert result.output == (
+        f"error: {tmp_path / 'afile' / 'ws' / 'profiles'}: cannot create the workspace there (Not a "
+        "directory); choose another folder\n"
+    )
+
+
 def test_every_schema_problem_is_reported_with_line_and_key(tmp_path: Path) -> None:
     text = (
         default_config_text()
