@@ -28,7 +28,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -39,7 +39,7 @@ from packgen.errors import InputError, PackgenError, UsageError
 from packgen.files import atomic_output
 from packgen.manifest import Entry, append_journal, previous_entries, read_manifest, summarize, write_manifest
 from packgen.members import Member, Problem, Roster, load_roster
-from packgen.plans import coverage_gaps, material_file, resolve_material
+from packgen.plans import coverage_gaps, material_file, resolve_material, selection
 from packgen.rules import Assignment, assign_plans
 
 BOOKLETS_DIR = "booklets"
@@ -164,10 +164,10 @@ def build(
     options = options or BuildOptions(output=config.resolve(config.output))
     if options.pad_to < 2 or options.pad_to % 2:
         raise UsageError(f"--pad-to {options.pad_to}: must be an even number of pages (2 for duplex, 4 …)")
-    unknown = (options.plans or set()) - set(config.plans)
-    if unknown:
-        raise UsageError(f"--plan: unknown plan {', '.join(sorted(unknown))}; use {', '.join(config.plans)}")
     roster, assigned = read_and_assign(config, profiles, encoding=encoding, sheet=sheet)
+    if options.plans or options.branches:
+        plans, branches = selection(config, assigned, options.plans, options.branches)
+        options = replace(options, plans=plans or None, branches=branches or None)
     seq = {m.id: i for i, (m, _) in enumerate(assigned)}
     chosen = select(assigned, options)
     output = options.output

@@ -313,6 +313,30 @@ class PlanReport:
         }  # fmt: skip
 
 
+def selection(
+    config: Config,
+    assigned: list[tuple[Member, Assignment]],
+    plans: Iterable[str] | None,
+    branches: Iterable[str] | None,
+) -> tuple[set[str], set[str]]:
+    """``--plan`` and ``--branch`` as given to ``plan`` and ``build``: plans by key or label (送学上门
+    means delivered), each checked; a branch no member is in is a usage error naming the branches."""
+    wanted = {PLANS.get(plan.strip().lower(), plan) for plan in plans or ()}
+    unknown = wanted - set(config.plans)
+    if unknown:
+        raise UsageError(
+            f"--plan: unknown plan {', '.join(sorted(unknown))}; use one of {', '.join(config.plans)}"
+        )
+    named = set(branches or ())
+    known = {m.branch for m, _ in assigned}
+    if named - known:
+        raise UsageError(
+            f"--branch: no member of {', '.join(sorted(named - known))} in the profiles; "
+            f"branches: {', '.join(sorted(known))}"
+        )
+    return wanted, named
+
+
 def plan_report(
     config: Config,
     assigned: list[tuple[Member, Assignment]],
@@ -321,19 +345,7 @@ def plan_report(
     branches: Iterable[str] | None = None,
 ) -> PlanReport:
     """The plan table for ``packgen plan``, optionally only some plans and branches."""
-    plans = {PLANS.get(plan.strip().lower(), plan) for plan in plans or ()}  # 送学上门 means delivered
-    unknown = plans - set(config.plans)
-    if unknown:
-        raise UsageError(
-            f"--plan: unknown plan {', '.join(sorted(unknown))}; use one of {', '.join(config.plans)}"
-        )
-    branches = set(branches or ())
-    known_branches = {m.branch for m, _ in assigned}
-    if branches and not branches & known_branches:
-        raise UsageError(
-            f"--branch: no member of {', '.join(sorted(branches))} in the profiles; "
-            f"branches: {', '.join(sorted(known_branches))}"
-        )
+    plans, branches = selection(config, assigned, plans, branches)
     return PlanReport(
         [
             PlanRow(m, a, tuple(coverage_gaps(a.plan, config.plans[a.plan], m)))

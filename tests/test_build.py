@@ -268,7 +268,11 @@ def test_manifest_csv_opens_in_excel_with_chinese_and_no_formulas(run, tmp_path:
         (["--pad-to", "3"], "error: --pad-to 3: must be an even number of pages (2 for duplex, 4 …)\n"),
         (["--print-run", "some"], "error: --print-run some: use plan, all or none\n"),
         (["--only", "T01,NOPE"], "error: --only: no member with id NOPE in the profiles\n"),
-        (["--plan", "home"], "error: --plan: unknown plan home; use self_study, online, delivered\n"),
+        (["--plan", "home"], "error: --plan: unknown plan home; use one of self_study, online, delivered\n"),
+        (
+            ["--branch", "东湖村支部"],
+            "error: --branch: no member of 东湖村支部 in the profiles; branches: 东湖村党支部\n",
+        ),
     ],
 )
 def test_bad_build_options_exit_2_with_one_line(run, tmp_path: Path, args: list[str], message: str) -> None:
@@ -276,6 +280,13 @@ def test_bad_build_options_exit_2_with_one_line(run, tmp_path: Path, args: list[
     result = run("build", "-o", tmp_path / "out", *args)
     assert (result.exit_code, result.stderr) == (2, message)
     assert not (tmp_path / "out" / "booklets").exists()
+
+
+def test_build_takes_a_plan_by_its_chinese_label_as_plan_does(run, tmp_path: Path) -> None:
+    make_workspace(tmp_path, MEMBERS[:3])
+    result = run("build", "-o", tmp_path / "out", "-j", "1", "--plan", "线上联学", "--json")
+    assert result.exit_code == 0, result.output
+    assert [(e["id"], e["plan"]) for e in json.loads(result.stdout)["members"]] == [("T03", "online")]
 
 
 def test_merge_refuses_a_folder_without_manifest(run, tmp_path: Path) -> None:
