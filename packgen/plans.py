@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import html
+import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -130,9 +132,27 @@ def _load_material(path: Path, title: str, stamp: int) -> Material:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"material '{path}' cannot be read as UTF-8 Markdown ({exc})") from None
+    if not text.strip():
+        raise ConfigError(
+            f"material '{path}' is empty; write the chapter or take it out of the plan's materials"
+        )
     heading = next((line[2:].strip() for line in text.splitlines() if line.startswith("# ")), path.stem)
     body = markdown.markdown(text, extensions=["tables", "sane_lists"], output_format="html")
+    body = _IMAGE_SRC.sub(lambda m: m[1] + _image_url(path, m[2]) + m[3], body)
     return Material(title=title or heading, path=path, kind="markdown", html=body, anchor=anchor)
+
+
+_IMAGE_SRC = re.compile(r'(<img\b[^>]*?\bsrc=")([^"]*)(")')
+
+
+def _image_url(chapter: Path, src: str) -> str:
+    """An image a chapter shows by a relative path, as a file URL next to the chapter; it must exist."""
+    if re.match(r"[a-zA-Z][a-zA-Z0-9+.-]*:", src) or src.startswith("/"):
+        return src  # a URL or an absolute path: the booklet's fetcher decides
+    image = (chapter.parent / html.unescape(src)).resolve()
+    if not image.is_file():
+        raise ConfigError(f"material '{chapter}' shows the image '{src}', which is not at {image}")
+    return html.escape(image.as_uri())
 
 
 def pdf_pages(path: Path) -> int:

@@ -197,6 +197,36 @@ def test_pdf_courseware_is_loaded_with_its_page_count_and_title(tmp_path: Path) 
     assert materials[-2].path == tmp_path / "courseware" / "safety.pdf"
 
 
+def test_an_empty_chapter_is_a_config_error(tmp_path: Path) -> None:
+    (tmp_path / "materials").mkdir()
+    (tmp_path / "materials" / "empty.md").write_text("\n  \n", encoding="utf-8")
+    text = self_study_materials("materials/empty.md")
+    message = config_error(write_config(tmp_path, text))
+    assert message.splitlines()[1] == (
+        f"  - line {line_of(text, 'empty.md')}: Config value 'plans.self_study.materials.5': material "
+        f"'{tmp_path / 'materials' / 'empty.md'}' is empty; write the chapter or take it out of the plan's "
+        "materials"
+    )
+
+
+def test_a_chapter_shows_images_from_beside_it_and_names_a_missing_one(tmp_path: Path) -> None:
+    (tmp_path / "materials" / "images").mkdir(parents=True)
+    (tmp_path / "materials" / "images" / "map.png").write_bytes(b"png")
+    chapter = tmp_path / "materials" / "map.md"
+    chapter.write_text("# 地图\n\n![路线](images/map.png)\n", encoding="utf-8")
+    config = load_config(write_config(tmp_path, self_study_materials("materials/map.md")))
+    (material,) = load_materials(config, config.plans["self_study"])[-1:]
+    assert f'src="{(tmp_path / "materials" / "images" / "map.png").as_uri()}"' in material.html
+
+    chapter.write_text("# 地图\n\n![路线](images/nosuch.png)\n", encoding="utf-8")
+    text = self_study_materials("materials/map.md")
+    assert config_error(write_config(tmp_path, text)).splitlines()[1] == (
+        f"  - line {line_of(text, 'map.md')}: Config value 'plans.self_study.materials.5': material "
+        f"'{chapter}' shows the image 'images/nosuch.png', which is not at "
+        f"{tmp_path / 'materials' / 'images' / 'nosuch.png'}"
+    )
+
+
 @pytest.mark.parametrize("user_password", ["secret", ""])  # cannot be opened / opens but is protected
 def test_encrypted_pdf_courseware_is_a_config_error(tmp_path: Path, user_password: str) -> None:
     import pikepdf
