@@ -164,6 +164,9 @@ def build(
     options = options or BuildOptions(output=config.resolve(config.output))
     if options.pad_to < 2 or options.pad_to % 2:
         raise UsageError(f"--pad-to {options.pad_to}: must be an even number of pages (2 for duplex, 4 …)")
+    from packgen.render import Renderer
+
+    Renderer(config).check_template()  # a broken template stops the build before any booklet
     roster, assigned = read_and_assign(config, profiles, encoding=encoding, sheet=sheet)
     if options.plans or options.branches:
         plans, branches = selection(config, assigned, options.plans, options.branches)

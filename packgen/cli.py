@@ -79,9 +79,11 @@ def validate(
 ) -> None:
     """Check profiles and config; every problem with file, row and column."""
     from packgen.build import read_and_assign
+    from packgen.render import Renderer
 
     try:
         cfg = load_config(config)
+        Renderer(cfg).check_template()
         roster, _ = read_and_assign(cfg, profiles or [], encoding=encoding, sheet=sheet)
     except PackgenError as exc:
         fail(exc)

@@ -12,6 +12,7 @@ import functools
 import io
 import os
 import re
+import traceback
 from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
@@ -179,16 +180,17 @@ class Renderer:
                 created_date=format_date(created.date(), self.config.page.language, year=True),
                 explanation=self._explanation(content),
             )
-        except jinja2.TemplateSyntaxError as exc:
-            raise ConfigError(
-                f"template {exc.filename or exc.name}, line {exc.lineno}: {exc.message}"
-            ) from None
-        except jinja2.TemplateNotFound as exc:
-            raise ConfigError(
-                f"template '{exc.name}' not found in {self.workspace_templates} or built-ins"
-            ) from None
+        except (
+            jinja2.TemplateSyntaxError,
+            jinja2.TemplateNotFound,
+            RecursionError,
+            UnicodeDecodeError,
+        ) as exc:
+            raise self._template_error(exc) from None
         except jinja2.UndefinedError as exc:
-            raise RenderError(f"{content.member.source}: template error: {exc.message}") from None
+            raise RenderError(f"{content.member.source}: {_where(exc)}{exc.message}") from None
+        except (ArithmeticError, LookupError, TypeError, ValueError, AttributeError) as exc:
+            raise RenderError(f"{content.member.source}: {_where(exc)}{type(exc).__name__}: {exc}") from None
         check_booklet_html(html, template.filename or TEMPLATE)
         return html
 
@@ -200,6 +202,39 @@ class Renderer:
         if assignment.source == "override":
             return str(labels["override"](self._plan_label(content)))
         return assignment.reason
+
+    def check_template(self) -> None:
+        """Load the booklet template (and what it extends), so a broken one stops a build before any booklet."""
+        try:
+            template = self.env.get_template(TEMPLATE)
+            for _ in range(20):  # the templates it extends, which load when it renders
+                parent = _extended(template)
+                if parent is None:
+                    return
+                template = self.env.get_template(parent)
+            raise RecursionError
+        except (
+            jinja2.TemplateSyntaxError,
+            jinja2.TemplateNotFound,
+            RecursionError,
+            UnicodeDecodeError,
+        ) as exc:
+            raise self._template_error(exc) from None
+
+    def _template_error(self, exc: BaseException) -> ConfigError:
+        """A broken template (syntax, not found, extending itself, not UTF-8) as the config error it is."""
+        if isinstance(exc, jinja2.TemplateSyntaxError):
+            return ConfigError(f"template {exc.filename or exc.name}, line {exc.lineno}: {exc.message}")
+        if isinstance(exc, jinja2.TemplateNotFound):
+            return ConfigError(f"template '{exc.name}' not found in {self.workspace_templates} or built-ins")
+        if isinstance(exc, RecursionError):
+            return ConfigError(
+                f"template {TEMPLATE} in {self.workspace_templates} extends itself; a workspace template "
+                f'extends the built-in one as {{% extends "builtin/{TEMPLATE}" %}}'
+            )
+        unreadable = [p for p in sorted(self.workspace_templates.rglob("*.j2")) if not _is_utf8(p)]
+        where = ", ".join(str(p) for p in unreadable) or f"a template in {self.workspace_templates}"
+        return ConfigError(f"{where}: not UTF-8 text; save it as UTF-8")
 
     def _plan_label(self, content: BookletContent) -> str:
         if self.config.page.language == "en" and content.plan.label_en:
@@ -306,6 +341,34 @@ class Renderer:
         return HTML(string=html, base_url=self.base_url, url_fetcher=fetcher).render(
             font_config=self._font_config, cache=self._image_cache
         )
+
+
+def _where(exc: BaseException) -> str:
+    """``template PATH, line N: `` for an error raised while a template rendered (Jinja maps its
+    frames to the template's file and line), else nothing."""
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if not frame.filename.endswith(".py") and frame.lineno:
+            return f"template {frame.filename}, line {frame.lineno}: "
+    return ""
+
+
+def _extended(template: Any) -> str | None:
+    """The name a template extends (``{% extends "…" %}`` with a constant name), if any."""
+    if not template.filename:
+        return None
+    tree = template.environment.parse(Path(template.filename).read_text(encoding="utf-8"))
+    node = next(tree.find_all(jinja2.nodes.Extends), None)
+    if node is not None and isinstance(node.template, jinja2.nodes.Const):
+        return str(node.template.value)
+    return None
+
+
+def _is_utf8(path: Path) -> bool:
+    try:
+        path.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    return True
 
 
 class _BookletScan(HTMLParser):

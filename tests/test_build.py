@@ -135,7 +135,11 @@ def test_one_member_breaking_the_template_fails_alone(run, tmp_path: Path) -> No
     out = tmp_path / "out"
     result = run("build", "-o", out, "-j", "2")
     assert result.exit_code == 1
-    error = "late.yaml, item 1: template error: 'dict object' has no attribute '工号'"
+    template = tmp_path / "templates" / "booklet.html.j2"
+    line = next(
+        n for n, text in enumerate(template.read_text(encoding="utf-8").splitlines(), 1) if "工号" in text
+    )
+    error = f"late.yaml, item 1: template {template}, line {line}: 'dict object' has no attribute '工号'"
     assert f"failed: T99 林晓: {error}" in result.stderr
     assert re.search(r"^\[\d/4\] built T01 张建国$", result.stderr, re.MULTILINE)  # plain progress, not a TTY
     assert "\nwriting print runs\nwriting delivery list and labels\nwriting manifest\n" in result.stderr

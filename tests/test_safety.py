@@ -232,3 +232,55 @@ def test_a_character_no_font_prints_in_the_config_fails_with_the_character(tmp_p
         "or a materials chapter) has characters no installed font can print: \ue001 (U+E001); install a font "
         "that covers them (packgen doctor lists fonts) or correct the text"
     )
+
+
+def test_a_template_that_fails_as_it_renders_names_its_file_and_line(run, tmp_path: Path) -> None:
+    small_workspace(tmp_path)
+    override(
+        tmp_path,
+        '{% extends "builtin/booklet.html.j2" %}\n{% block letter %}\n{{ member.name + 1 }}\n{% endblock %}',
+    )
+    result = run("preview", "A1", "--pdf", tmp_path / "a1.pdf")
+    assert result.exit_code == 1
+    assert result.output == (
+        f"error: roster.csv, row 2: template {tmp_path / 'templates' / 'booklet.html.j2'}, line 3: "
+        'TypeError: can only concatenate str (not "int") to str\n'
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            '{% extends "booklet.html.j2" %}{% block letter %}x{% endblock %}',
+            "template booklet.html.j2 in {templates} extends itself; a workspace template extends the "
+            'built-in one as {{% extends "builtin/booklet.html.j2" %}}',
+        ),
+        (
+            "{% if member.name %}\n<p>unclosed</p>\n",
+            "template {templates}/booklet.html.j2, line 2: Unexpected end of template. Jinja was looking for "
+            "the following tags: 'elif' or 'else' or 'endif'. The innermost block that needs to be closed "
+            "is 'if'.",
+        ),
+    ],
+)
+def test_a_broken_template_stops_the_build_before_any_booklet(
+    run, tmp_path: Path, body: str, message: str
+) -> None:
+    small_workspace(tmp_path)
+    override(tmp_path, body)
+    for command in (["build", "-j", "1"], ["validate"]):
+        result = run(*command)
+        assert (result.exit_code, result.output) == (
+            2, f"error: {message.format(templates=tmp_path / 'templates')}\n"
+        )  # fmt: skip
+    assert not (tmp_path / "output" / "booklets").exists()
+
+
+def test_a_template_saved_in_gbk_says_to_save_it_as_utf8(run, tmp_path: Path) -> None:
+    small_workspace(tmp_path)
+    (tmp_path / "templates").mkdir(exist_ok=True)
+    template = tmp_path / "templates" / "booklet.html.j2"
+    template.write_bytes('{% extends "builtin/booklet.html.j2" %}{# 注释 #}'.encode("gbk"))
+    result = run("build")
+    assert (result.exit_code, result.output) == (2, f"error: {template}: not UTF-8 text; save it as UTF-8\n")
