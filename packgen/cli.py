@@ -40,7 +40,9 @@ ConfigOpt = Annotated[
     Path | None, typer.Option("--config", "-c", help="Config file (default: ./packgen.yaml, else built-in).")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout, nothing else.")]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")]
+QuietOpt = Annotated[
+    bool, typer.Option("--quiet", "-q", help="Print only errors and warnings (no progress, no tables).")
+]
 ProfilesArg = Annotated[
     list[Path] | None,
     typer.Argument(
