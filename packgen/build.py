@@ -209,7 +209,9 @@ def build(
         done = sorted(done + [entry for entry, _ in kept], key=lambda e: e.seq)
         by_id = {m.id: m for m, _ in chosen} | {entry.id: member for entry, member in kept}
         rows = delivery_rows(config, [(by_id[e.id], e) for e in done if e.plan == "delivered"])
-        extra: dict[str, Any] = {"shard": f"{options.shard[0]}/{options.shard[1]}"} if options.shard else {}
+        extra: dict[str, Any] = {"inputs": fingerprint}  #: merge checks that shards were built alike
+        if options.shard:
+            extra["shard"] = f"{options.shard[0]}/{options.shard[1]}"
         if left_out:
             extra["left_out"] = left_out
         result = finish(
@@ -293,12 +295,16 @@ def merge(
         raise UsageError("merge: give the output folders of the shard builds, e.g. packgen merge out-1 out-2")
     entries: dict[str, tuple[Entry, Path]] = {}
     rows: dict[str, dict[str, Any]] = {}
+    manifests = []
     for source in sources:
         data = read_manifest(source)
         if data is None:
             raise InputError(
                 f"{source}: no readable manifest.json; give folders that packgen build wrote (-o)"
             )
+        manifests.append((source, data))
+    check_shards(manifests)
+    for source, data in manifests:
         for item in data.get("members", []):
             entry = Entry.from_dict(item)
             if entry.id in entries and entries[entry.id][0].sha256 != entry.sha256:
@@ -320,6 +326,35 @@ def merge(
         delivered = sorted(rows.values(), key=lambda r: r.get("seq", 0))
         extra = {"merged": [str(s) for s in sources]}
         return finish(config, output, merged, delivered, options, extra=extra, stage=stage)
+
+
+def check_shards(manifests: list[tuple[Path, dict[str, Any]]]) -> None:
+    """Shards to merge must be all N shares of one build (``--shard K/N``), built from the same inputs."""
+    inputs = {data.get("inputs") for _, data in manifests} - {None}
+    if len(inputs) > 1:
+        raise InputError(
+            "merge: the shards were built from different config, templates or materials; build every "
+            "shard from the same workspace and merge again"
+        )
+    shares = [(source, data.get("shard")) for source, data in manifests]
+    if all(share is None for _, share in shares):
+        return
+    parsed = [(source, parse_shard(share)) if share else (source, None) for source, share in shares]
+    whole = [str(source) for source, share in parsed if share is None]
+    if whole:
+        raise InputError(f"merge: {', '.join(whole)} holds a whole build, not a shard (--shard K/N)")
+    counts = {share[1] for _, share in parsed if share}
+    if len(counts) > 1:
+        raise InputError(
+            f"merge: the shards split the roster differently ({', '.join(sorted(s for _, s in shares if s))})"
+        )
+    (count,) = counts
+    given = sorted({share[0] for _, share in parsed if share})
+    missing = [f"{k}/{count}" for k in range(1, count + 1) if k not in given]
+    if missing:
+        raise InputError(
+            f"merge: shard {', '.join(missing)} is missing; give the folders of all {count} shards"
+        )
 
 
 def _copy_checked(source: Path, target: Path, sha256: str) -> None:

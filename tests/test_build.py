@@ -164,7 +164,8 @@ def test_shards_merged_equal_one_unsharded_build(run, tmp_path: Path, monkeypatc
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     whole = run("build", "-o", tmp_path / "whole", "-j", "2", "--quiet")
     assert whole.exit_code == 0, whole.output
-    assert list(scratch.iterdir()) == []  # the workers' shared parts are gone with the build
+    assert list(scratch.iterdir()) == []  # nothing in the temporary folder
+    assert not (tmp_path / "whole" / ".packgen-shared").exists()  # the workers' shared parts are gone
     shards = []
     for k in (1, 2, 3):
         result = run("build", "-o", tmp_path / f"shard-{k}", "-j", "1", "--shard", f"{k}/3", "--quiet")
@@ -172,6 +173,24 @@ def test_shards_merged_equal_one_unsharded_build(run, tmp_path: Path, monkeypatc
         shards.append({e["id"] for e in manifest(tmp_path / f"shard-{k}")["members"]})
     assert sum(len(s) for s in shards) == 7 and set.union(*shards) == {m[0] for m in MEMBERS[:7]}
     assert all(manifest(tmp_path / f"shard-{k}")["shard"] == f"{k}/3" for k in (1, 2, 3))
+
+    partial = run("merge", tmp_path / "shard-1", tmp_path / "shard-2", "-o", tmp_path / "partial")
+    assert (partial.exit_code, partial.stderr) == (
+        2, "error: merge: shard 3/3 is missing; give the folders of all 3 shards\n"
+    )  # fmt: skip
+    template = tmp_path / "templates" / "booklet.html.j2"
+    template.write_text(
+        template.read_text(encoding="utf-8").replace("学习记录", "学习记录表"), encoding="utf-8"
+    )
+    assert run("build", "-o", tmp_path / "later-3", "-j", "1", "--shard", "3/3", "--quiet").exit_code == 0
+    mixed = run(
+        "merge", tmp_path / "shard-1", tmp_path / "shard-2", tmp_path / "later-3", "-o", tmp_path / "mixed"
+    )
+    assert (mixed.exit_code, mixed.stderr) == (
+        2, "error: merge: the shards were built from different config, templates or materials; build every "
+        "shard from the same workspace and merge again\n",
+    )  # fmt: skip
+    assert not (tmp_path / "partial").exists() and not (tmp_path / "mixed").exists()
 
     merged = run("merge", *(tmp_path / f"shard-{k}" for k in (1, 2, 3)), "-o", tmp_path / "merged", "--quiet")
     assert merged.exit_code == 0, merged.output
