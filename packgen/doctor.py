@@ -49,10 +49,14 @@ def diagnose() -> dict[str, Any]:
         report["problems"].append(
             "libharfbuzz-subset is missing: CJK fonts subset ~20x slower (apt-get install libharfbuzz-subset0)"
         )
-    if installed_coverage() is None:
+    if installed_coverage() is None:  # the font checks below ask fontconfig's tools
         report["problems"].append(
-            "fontconfig's fc-list is missing: glyph checks are off (apt-get install fontconfig)"
+            "fontconfig's fc-list and fc-match are missing: fonts cannot be checked and glyph checks "
+            "are off (apt-get install fontconfig)"
         )
+        report.update(fonts_used={"body text": None, "headings": None}, chinese_fonts=[])
+        report["ok"] = False
+        return report
     report["fonts_used"] = {"body text": font_used(SERIF_STACK), "headings": font_used(SANS_STACK)}
     for role, found in report["fonts_used"].items():
         stack = SERIF_STACK if role == "body text" else SANS_STACK

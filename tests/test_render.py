@@ -383,3 +383,21 @@ def test_the_letter_says_where_the_member_is_in_plain_words(
     html = Renderer(config).html(booklet_content(config, *assigned))
     letter = html[html.index('id="letter"') : html.index('id="toc"')]
     assert says in letter and never not in letter
+
+
+def test_doctor_without_fontconfig_tools_says_to_install_fontconfig(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from packgen import fonts
+    from packgen.doctor import diagnose
+
+    real = shutil.which
+    monkeypatch.setattr(fonts.shutil, "which", lambda name: None if name.startswith("fc-") else real(name))
+    fonts.installed_coverage.cache_clear()
+    try:
+        report = diagnose()
+    finally:
+        fonts.installed_coverage.cache_clear()
+    assert report["problems"] == [
+        "fontconfig's fc-list and fc-match are missing: fonts cannot be checked and glyph checks are off "
+        "(apt-get install fontconfig)"
+    ]
+    assert report["ok"] is False
