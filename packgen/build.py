@@ -166,8 +166,10 @@ def build(
         raise UsageError(f"--pad-to {options.pad_to}: must be an even number of pages (2 for duplex, 4 …)")
     from packgen.render import Renderer
 
-    Renderer(config).check_template()  # a broken template stops the build before any booklet
+    renderer = Renderer(config)
+    renderer.check_template()  # a broken template stops the build before any booklet
     roster, assigned = read_and_assign(config, profiles, encoding=encoding, sheet=sheet)
+    roster.problems += renderer.stylesheet_problems()
     if options.plans or options.branches:
         plans, branches = selection(config, assigned, options.plans, options.branches)
         options = replace(options, plans=plans or None, branches=branches or None)

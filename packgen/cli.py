@@ -85,8 +85,10 @@ def validate(
 
     try:
         cfg = load_config(config)
-        Renderer(cfg).check_template()
+        renderer = Renderer(cfg)
+        renderer.check_template()
         roster, _ = read_and_assign(cfg, profiles or [], encoding=encoding, sheet=sheet)
+        roster.problems += renderer.stylesheet_problems()
     except PackgenError as exc:
         fail(exc)
     errors, warnings = roster.errors, roster.warnings

@@ -27,7 +27,7 @@ from packgen.assets import builtin_templates_dir
 from packgen.config import Config
 from packgen.errors import ConfigError, RenderError
 from packgen.fonts import missing_glyphs
-from packgen.members import format_phone
+from packgen.members import Problem, format_phone
 from packgen.plans import BookletContent, format_date
 
 TEMPLATE = "booklet.html.j2"
@@ -220,6 +220,43 @@ class Renderer:
             UnicodeDecodeError,
         ) as exc:
             raise self._template_error(exc) from None
+
+    def stylesheet_problems(self) -> list[Problem]:
+        """What WeasyPrint would silently ignore in the workspace's stylesheets (``templates/*.css``):
+        a declaration it cannot read (``margin: 3mmm``) is left out of every booklet without a word."""
+        sheets = sorted(self.workspace_templates.rglob("*.css")) if self.workspace_templates.is_dir() else []
+        if not sheets:
+            return []
+        import logging
+
+        from weasyprint import CSS
+
+        ignored: list[str] = []
+
+        class Collect(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                ignored.append(record.getMessage())
+
+        logger, handler = logging.getLogger("weasyprint"), Collect(logging.WARNING)
+        problems = []
+        logger.addHandler(handler)
+        try:
+            for path in sheets:
+                ignored.clear()
+                try:
+                    CSS(filename=str(path))
+                except Exception as exc:  # unreadable: the render says so for each booklet
+                    ignored.append(str(exc))
+                for message in ignored:
+                    at = re.search(r" at (\d+):\d+", message)
+                    problems.append(
+                        Problem(str(path), int(at[1]) if at else None, None,
+                                f"{message} The booklets are printed without it.", severity="warning",
+                                row_word="line")
+                    )  # fmt: skip
+        finally:
+            logger.removeHandler(handler)
+        return problems
 
     def _template_error(self, exc: BaseException) -> ConfigError:
         """A broken template (syntax, not found, extending itself, not UTF-8) as the config error it is."""

@@ -284,3 +284,17 @@ def test_a_template_saved_in_gbk_says_to_save_it_as_utf8(run, tmp_path: Path) ->
     template.write_bytes('{% extends "builtin/booklet.html.j2" %}{# 注释 #}'.encode("gbk"))
     result = run("build")
     assert (result.exit_code, result.output) == (2, f"error: {template}: not UTF-8 text; save it as UTF-8\n")
+
+
+def test_what_weasyprint_would_ignore_in_a_workspace_stylesheet_is_a_warning(run, tmp_path: Path) -> None:
+    small_workspace(tmp_path)
+    override(tmp_path, "h1 { color: red; font-size: ; }\np { margin: 3mmm; }\n", name="print.css")
+    result = run("validate")
+    assert result.exit_code == 0
+    css = tmp_path / "templates" / "print.css"
+    assert result.stderr.splitlines() == [
+        f"warning: {css}, line 1: Ignored `font-size: ` at 1:18, no value. The booklets are printed without it.",
+        f"warning: {css}, line 2: Ignored `margin: 3mmm` at 2:5, invalid value. The booklets are printed "
+        "without it.",
+    ]
+    assert run("validate", "--strict").exit_code == 1
