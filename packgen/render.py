@@ -224,7 +224,10 @@ class Renderer:
     def stylesheet_problems(self) -> list[Problem]:
         """What WeasyPrint would silently ignore in the workspace's stylesheets (``templates/*.css``):
         a declaration it cannot read (``margin: 3mmm``) is left out of every booklet without a word."""
-        sheets = sorted(self.workspace_templates.rglob("*.css")) if self.workspace_templates.is_dir() else []
+        own = (
+            self.workspace_templates.is_dir() and self.workspace_templates.resolve() != self.builtin.resolve()
+        )
+        sheets = sorted(self.workspace_templates.rglob("*.css")) if own else []  # the built-in ones are clean
         if not sheets:
             return []
         import logging
