@@ -39,7 +39,7 @@ from packgen.errors import InputError, PackgenError, UsageError
 from packgen.files import atomic_output
 from packgen.manifest import Entry, append_journal, previous_entries, read_manifest, summarize, write_manifest
 from packgen.members import Member, Problem, Roster, load_roster
-from packgen.plans import coverage_gaps, material_file, resolve_material, selection
+from packgen.plans import coverage_gaps, load_material, material_file, resolve_material, selection
 from packgen.rules import Assignment, assign_plans
 
 BOOKLETS_DIR = "booklets"
@@ -248,7 +248,7 @@ def _kept(
             assert before is not None
             entry.status, entry.pages, entry.sha256 = "unchanged", before.pages, before.sha256
             kept.append((entry, member))
-        elif before is not None:  # in the folder's print runs until now
+        elif before is not None and before.status != "failed":  # in the folder's print runs until now
             left_out.append(member.id)
     return kept, left_out
 
@@ -419,12 +419,16 @@ def output_lock(output: Path) -> Iterator[None]:
         for _ in range(50):  # the holder is gone: its workers are ending
             if locked:
                 break
-            os.lseek(fd, 0, os.SEEK_SET)
-            holder = os.read(fd, 64).decode("ascii", "replace").strip() or "?"
+            holder = _holder(fd)
             if _alive(holder):
                 break
             time.sleep(0.1)
             locked = _try_lock(fd, output)
+        if not locked and not _alive(holder):
+            raise UsageError(
+                f"{output} is still locked by the workers of a packgen build that ended (pid {holder}); "
+                "wait until they stop, or build into another folder with -o"
+            ) from None
         if not locked:
             raise UsageError(
                 f"{output} is being built by another packgen (pid {holder}); wait for it to finish, "
@@ -438,9 +442,19 @@ def output_lock(output: Path) -> Iterator[None]:
         os.close(fd)
 
 
+def _holder(fd: int) -> str:
+    """The pid the lock's holder wrote, or "?" (unreadable: Windows locks keep others from reading)."""
+    try:
+        os.lseek(fd, 0, os.SEEK_SET)
+        return os.read(fd, 64).decode("ascii", "replace").strip() or "?"
+    except OSError:
+        return "?"
+
+
 def _alive(pid: str) -> bool:
-    """Whether process ``pid`` exists (and a pid that cannot be read counts as alive)."""
-    if not pid.isdigit():
+    """Whether process ``pid`` exists (a pid that cannot be read, or any on Windows, counts as alive:
+    there ``os.kill(pid, 0)`` would send Ctrl-C)."""
+    if not pid.isdigit() or sys.platform == "win32":
         return True
     try:
         os.kill(int(pid), 0)
@@ -512,10 +526,13 @@ def inputs_fingerprint(config: Config, skip: Path | None = None) -> str:
             found = (p for p in folder.rglob("*") if p.is_file() and not (skip and p.is_relative_to(skip)))
             files += sorted((f"{label}/{p.relative_to(folder).as_posix()}", p) for p in found)
     for key, plan in config.plans.items():
-        files += [
-            (f"material {key} {material_file(entry)}", resolve_material(config, material_file(entry)))
-            for entry in plan.materials
-        ]
+        for entry in plan.materials:
+            path = resolve_material(config, material_file(entry))
+            files.append((f"material {key} {material_file(entry)}", path))
+            files += [
+                (f"image {key} {material_file(entry)} {n}", image)
+                for n, image in enumerate(load_material(path).images)
+            ]
     for name, path in files:
         digest.update(f"\n{name}\n".encode())
         digest.update(hashlib.sha256(path.read_bytes()).digest())

@@ -1,6 +1,7 @@
 """What WeasyPrint may load while rendering a booklet: nothing a profile or template could abuse.
 
-Allowed: ``data:`` URLs, files inside the template and workspace folders, and ``https``/``http``
+Allowed: ``data:`` URLs, files inside the template and workspace folders, the images the config's
+chapters show (beside a chapter kept elsewhere), and ``https``/``http``
 URLs on hosts the config lists under ``allowed_hosts``. Anything else stops the render with an
 error naming the URL, so a template cannot read ``/etc/passwd`` or reach the network by accident.
 """
@@ -21,10 +22,13 @@ class ForbiddenURL(FatalURLFetchingError):
 class SafeFetcher(URLFetcher):
     """WeasyPrint's fetcher behind an allow-list; redirects are off so an allowed host cannot bounce."""
 
-    def __init__(self, roots: Iterable[Path], allowed_hosts: Iterable[str] = ()) -> None:
+    def __init__(
+        self, roots: Iterable[Path], allowed_hosts: Iterable[str] = (), files: Iterable[Path] = ()
+    ) -> None:
         super().__init__(timeout=10, allow_redirects=False, fail_on_errors=True)
         self.roots = [Path(root).resolve() for root in roots]
         self.allowed_hosts = {host.lower() for host in allowed_hosts}
+        self.files = {Path(file).resolve() for file in files}  #: allowed wherever they are (chapter images)
 
     def fetch(self, url, headers=None):
         parts = urlsplit(url)
@@ -33,7 +37,7 @@ class SafeFetcher(URLFetcher):
             return super().fetch(url, headers)
         if scheme == "file":
             path = Path(unquote(parts.path)).resolve()
-            if any(path.is_relative_to(root) for root in self.roots):
+            if path in self.files or any(path.is_relative_to(root) for root in self.roots):
                 return super().fetch(url, headers)
             raise ForbiddenURL(
                 f"the booklet tried to load a local file outside the templates and workspace: {path}; "

@@ -11,6 +11,7 @@ import functools
 import hashlib
 import html
 import re
+import urllib.parse
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ class Material:
     html: str = ""
     anchor: str = ""
     pages: int = 0  #: for a PDF: its page count, as the booklet will include it
+    images: tuple[Path, ...] = ()  #: for a chapter: the image files it shows
 
     @property
     def label(self) -> str:
@@ -138,20 +140,27 @@ def _load_material(path: Path, title: str, stamp: int) -> Material:
         )
     heading = next((line[2:].strip() for line in text.splitlines() if line.startswith("# ")), path.stem)
     body = markdown.markdown(text, extensions=["tables", "sane_lists"], output_format="html")
-    body = _IMAGE_SRC.sub(lambda m: m[1] + _image_url(path, m[2]) + m[3], body)
-    return Material(title=title or heading, path=path, kind="markdown", html=body, anchor=anchor)
+    images: list[Path] = []
+    body = _IMAGE_SRC.sub(lambda m: m[1] + _image_url(path, m[2], images) + m[3], body)
+    return Material(
+        title=title or heading, path=path, kind="markdown", html=body, anchor=anchor, images=tuple(images)
+    )
 
 
 _IMAGE_SRC = re.compile(r'(<img\b[^>]*?\bsrc=")([^"]*)(")')
 
 
-def _image_url(chapter: Path, src: str) -> str:
-    """An image a chapter shows by a relative path, as a file URL next to the chapter; it must exist."""
+def _image_url(chapter: Path, src: str, images: list[Path]) -> str:
+    """An image a chapter shows by a relative path, as a file URL next to the chapter (it must exist,
+    and is added to ``images``)."""
     if re.match(r"[a-zA-Z][a-zA-Z0-9+.-]*:", src) or src.startswith("/"):
         return src  # a URL or an absolute path: the booklet's fetcher decides
-    image = (chapter.parent / html.unescape(src)).resolve()
+    image = (chapter.parent / urllib.parse.unquote(html.unescape(src))).resolve()
     if not image.is_file():
-        raise ConfigError(f"material '{chapter}' shows the image '{src}', which is not at {image}")
+        raise ConfigError(
+            f"material '{chapter}' shows the image '{html.unescape(src)}', which is not at {image}"
+        )
+    images.append(image)
     return html.escape(image.as_uri())
 
 

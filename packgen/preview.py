@@ -99,7 +99,9 @@ def write_booklet(config: Config, view: MemberPreview, path: Path) -> None:
         raise UsageError(f"--pdf: {path} is a folder; give a file name such as {path / 'booklet.pdf'}")
     if not path.parent.is_dir():
         raise UsageError(f"--pdf: folder {path.parent} does not exist; create it or choose another file")
-    data = Renderer(config).pdf(view.content)
+    renderer = Renderer(config)
+    renderer.check_template()  # a template that extends itself, before WeasyPrint recurses into it
+    data = renderer.pdf(view.content)
     try:
         write_atomic(path, data)
     except OSError as exc:

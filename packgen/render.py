@@ -28,7 +28,7 @@ from packgen.config import Config
 from packgen.errors import ConfigError, RenderError
 from packgen.fonts import missing_glyphs
 from packgen.members import Problem, format_phone
-from packgen.plans import BookletContent, format_date
+from packgen.plans import BookletContent, format_date, load_material, material_file, resolve_material
 
 TEMPLATE = "booklet.html.j2"
 #: a page rule for left- or right-hand pages only, as mirrored margins need
@@ -180,16 +180,11 @@ class Renderer:
                 created_date=format_date(created.date(), self.config.page.language, year=True),
                 explanation=self._explanation(content),
             )
-        except (
-            jinja2.TemplateSyntaxError,
-            jinja2.TemplateNotFound,
-            RecursionError,
-            UnicodeDecodeError,
-        ) as exc:
+        except (jinja2.TemplateSyntaxError, jinja2.TemplateNotFound, UnicodeDecodeError) as exc:
             raise self._template_error(exc) from None
-        except jinja2.UndefinedError as exc:
+        except jinja2.TemplateError as exc:  # undefined names, filters that fail as they run …
             raise RenderError(f"{content.member.source}: {_where(exc)}{exc.message}") from None
-        except (ArithmeticError, LookupError, TypeError, ValueError, AttributeError) as exc:
+        except (ArithmeticError, LookupError, TypeError, ValueError, AttributeError, RecursionError) as exc:
             raise RenderError(f"{content.member.source}: {_where(exc)}{type(exc).__name__}: {exc}") from None
         check_booklet_html(html, template.filename or TEMPLATE)
         return html
@@ -222,17 +217,28 @@ class Renderer:
             raise self._template_error(exc) from None
 
     def stylesheet_problems(self) -> list[Problem]:
-        """What WeasyPrint would silently ignore in the workspace's stylesheets (``templates/*.css``):
-        a declaration it cannot read (``margin: 3mmm``) is left out of every booklet without a word."""
-        own = (
-            self.workspace_templates.is_dir() and self.workspace_templates.resolve() != self.builtin.resolve()
-        )
-        sheets = sorted(self.workspace_templates.rglob("*.css")) if own else []  # the built-in ones are clean
+        """What WeasyPrint would silently ignore in the workspace's own stylesheets (``templates/*.css``):
+        a declaration it cannot read (``margin: 3mmm``) is left out of every booklet without a word.
+
+        Copies of the built-in stylesheets are skipped (they are clean), and so is what a stylesheet
+        imports: nothing is fetched, and a sheet it imports from this folder is checked on its own.
+        """
+        folder = self.workspace_templates
+        sheets = [
+            path
+            for path in (sorted(folder.glob("*.css")) if folder.is_dir() else [])
+            if not _same_file(path, self.builtin / path.name)
+        ]
         if not sheets:
             return []
         import logging
 
         from weasyprint import CSS
+        from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+        class NoImports(URLFetcher):
+            def fetch(self, url: str, headers: Any = None) -> Any:
+                return URLFetcherResponse(url, body=b"", headers={"Content-Type": "text/css"})
 
         ignored: list[str] = []
 
@@ -247,7 +253,7 @@ class Renderer:
             for path in sheets:
                 ignored.clear()
                 try:
-                    CSS(filename=str(path))
+                    CSS(filename=str(path), url_fetcher=NoImports())
                 except Exception as exc:  # unreadable: the render says so for each booklet
                     ignored.append(str(exc))
                 for message in ignored:
@@ -366,6 +372,15 @@ class Renderer:
             self._sided_heads[head] = bool(remote) or any(_SIDED_PAGE.search(text) for text in texts)
         return self._sided_heads[head]
 
+    def _chapter_images(self) -> list[Path]:
+        """The images the config's chapters show, which a booklet may load wherever the chapter is."""
+        return [
+            image
+            for plan in self.config.plans.values()
+            for entry in plan.materials
+            for image in load_material(resolve_material(self.config, material_file(entry))).images
+        ]
+
     def _document(self, html: str) -> Any:
         """A laid-out WeasyPrint document, with this renderer's fonts, images and fetcher."""
         from weasyprint import HTML
@@ -376,7 +391,9 @@ class Renderer:
         if self._font_config is None:
             self._font_config = FontConfiguration()
         fetcher = SafeFetcher(
-            [self.builtin, self.workspace_templates, self.config.workspace], self.config.allowed_hosts
+            [self.builtin, self.workspace_templates, self.config.workspace],
+            self.config.allowed_hosts,
+            files=self._chapter_images(),
         )
         return HTML(string=html, base_url=self.base_url, url_fetcher=fetcher).render(
             font_config=self._font_config, cache=self._image_cache
@@ -401,6 +418,10 @@ def _extended(template: Any) -> str | None:
     if node is not None and isinstance(node.template, jinja2.nodes.Const):
         return str(node.template.value)
     return None
+
+
+def _same_file(path: Path, other: Path) -> bool:
+    return other.is_file() and other.read_bytes() == path.read_bytes()
 
 
 def _is_utf8(path: Path) -> bool:

@@ -218,6 +218,17 @@ def test_a_chapter_shows_images_from_beside_it_and_names_a_missing_one(tmp_path:
     (material,) = load_materials(config, config.plans["self_study"])[-1:]
     assert f'src="{(tmp_path / "materials" / "images" / "map.png").as_uri()}"' in material.html
 
+    from packgen.build import inputs_fingerprint
+
+    before = inputs_fingerprint(config)
+    (tmp_path / "materials" / "images" / "map.png").write_bytes(b"another png")
+    assert inputs_fingerprint(config) != before  # a new picture renders the booklets again
+
+    (tmp_path / "materials" / "images" / "my map.png").write_bytes(b"png")
+    chapter.write_text("# 地图\n\n![路线](images/my%20map.png)\n", encoding="utf-8")
+    (material,) = load_materials(config, config.plans["self_study"])[-1:]
+    assert material.images == (tmp_path / "materials" / "images" / "my map.png",)
+
     chapter.write_text("# 地图\n\n![路线](images/nosuch.png)\n", encoding="utf-8")
     text = self_study_materials("materials/map.md")
     assert config_error(write_config(tmp_path, text)).splitlines()[1] == (

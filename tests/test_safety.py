@@ -234,17 +234,24 @@ def test_a_character_no_font_prints_in_the_config_fails_with_the_character(tmp_p
     )
 
 
-def test_a_template_that_fails_as_it_renders_names_its_file_and_line(run, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("line", "error"),
+    [
+        ("{{ member.name + 1 }}", 'TypeError: can only concatenate str (not "int") to str'),
+        ("{% if member.name %}{{ member.name | nosuch }}{% endif %}", "No filter named 'nosuch' found."),
+    ],
+)
+def test_a_template_that_fails_as_it_renders_names_its_file_and_line(
+    run, tmp_path: Path, line: str, error: str
+) -> None:
     small_workspace(tmp_path)
     override(
-        tmp_path,
-        '{% extends "builtin/booklet.html.j2" %}\n{% block letter %}\n{{ member.name + 1 }}\n{% endblock %}',
+        tmp_path, f'{{% extends "builtin/booklet.html.j2" %}}\n{{% block letter %}}\n{line}\n{{% endblock %}}'
     )
     result = run("preview", "A1", "--pdf", tmp_path / "a1.pdf")
     assert result.exit_code == 1
     assert result.output == (
-        f"error: roster.csv, row 2: template {tmp_path / 'templates' / 'booklet.html.j2'}, line 3: "
-        'TypeError: can only concatenate str (not "int") to str\n'
+        f"error: roster.csv, row 2: template {tmp_path / 'templates' / 'booklet.html.j2'}, line 3: {error}\n"
     )
 
 
@@ -288,13 +295,27 @@ def test_a_template_saved_in_gbk_says_to_save_it_as_utf8(run, tmp_path: Path) ->
 
 def test_what_weasyprint_would_ignore_in_a_workspace_stylesheet_is_a_warning(run, tmp_path: Path) -> None:
     small_workspace(tmp_path)
-    override(tmp_path, "h1 { color: red; font-size: ; }\np { margin: 3mmm; }\n", name="print.css")
+    override(  # nothing it imports is fetched for the check
+        tmp_path, '@import "http://127.0.0.1:9/x.css";\nh1 { color: red; font-size: ; }\np { margin: 3mmm; }\n',
+        name="print.css",
+    )  # fmt: skip
     result = run("validate")
     assert result.exit_code == 0
     css = tmp_path / "templates" / "print.css"
     assert result.stderr.splitlines() == [
-        f"warning: {css}, line 1: Ignored `font-size: ` at 1:18, no value. The booklets are printed without it.",
-        f"warning: {css}, line 2: Ignored `margin: 3mmm` at 2:5, invalid value. The booklets are printed "
+        f"warning: {css}, line 2: Ignored `font-size: ` at 2:18, no value. The booklets are printed without it.",
+        f"warning: {css}, line 3: Ignored `margin: 3mmm` at 3:5, invalid value. The booklets are printed "
         "without it.",
     ]
     assert run("validate", "--strict").exit_code == 1
+
+
+def test_a_chapter_image_outside_the_workspace_may_be_loaded_and_nothing_beside_it(tmp_path: Path) -> None:
+    (tmp_path / "elsewhere").mkdir()
+    image, other = tmp_path / "elsewhere" / "map.png", tmp_path / "elsewhere" / "secret.txt"
+    image.write_bytes(b"png")
+    other.write_text("x", encoding="utf-8")
+    fetcher = SafeFetcher([tmp_path / "ws"], files=[image])
+    assert fetcher.fetch(image.as_uri()).read() == b"png"
+    with pytest.raises(ForbiddenURL):
+        fetcher.fetch(other.as_uri())
