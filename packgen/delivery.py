@@ -9,7 +9,6 @@ did not change since the last build, the labels PDF is kept as is.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import hashlib
 import io
 import json
@@ -27,7 +26,7 @@ from packgen.files import write_atomic
 from packgen.manifest import neutralise
 from packgen.members import format_phone
 from packgen.printrun import group_order
-from packgen.render import build_date
+from packgen.render import build_date, iso_utc
 
 DELIVERY_DIR = "delivery"
 LIST_FILE = f"{DELIVERY_DIR}/delivery-list.csv"
@@ -143,7 +142,7 @@ def render_labels(config: Config, env: jinja2.Environment, rows: list[dict[str, 
         html = env.get_template(LABELS_TEMPLATE).render(
             org=config.organization,
             sheets=sheets,
-            created=build_date().astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            created=iso_utc(build_date()),
         )
     except jinja2.TemplateError as exc:
         raise ConfigError(f"template {LABELS_TEMPLATE}: {exc}") from None

@@ -81,6 +81,11 @@ LABELS: dict[str, dict[str, Any]] = {
 }  # fmt: skip
 
 
+def iso_utc(moment: dt.datetime) -> str:
+    """``moment`` as the booklets' and labels' metadata date: ISO 8601 in UTC."""
+    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def zh_number(n: int) -> str:
     """1 -> 一, 10 -> 十, 11 -> 十一, 24 -> 二十四 (to 99; digits beyond)."""
     digits = "零一二三四五六七八九"
@@ -175,7 +180,7 @@ class Renderer:
                 phone=format_phone(content.member.phone),
                 L=LABELS[self.config.page.language],
                 stylesheet=self.stylesheet,
-                created=created.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                created=iso_utc(created),
                 shared=shared,
                 created_date=format_date(created.date(), self.config.page.language, year=True),
                 explanation=self._explanation(content),
