@@ -31,6 +31,8 @@ from packgen.members import Problem, format_phone
 from packgen.plans import BookletContent, format_date, load_material, material_file, resolve_material
 
 TEMPLATE = "booklet.html.j2"
+#: a template that cannot be loaded at all: a config error, for every booklet alike
+_UNLOADABLE = (jinja2.TemplateSyntaxError, jinja2.TemplateNotFound, UnicodeDecodeError)
 #: a page rule for left- or right-hand pages only, as mirrored margins need
 _SIDED_PAGE = re.compile(r"@page\b[^{;]*:(?:left|right|recto|verso)\b", re.IGNORECASE)
 
@@ -185,7 +187,7 @@ class Renderer:
                 created_date=format_date(created.date(), self.config.page.language, year=True),
                 explanation=self._explanation(content),
             )
-        except (jinja2.TemplateSyntaxError, jinja2.TemplateNotFound, UnicodeDecodeError) as exc:
+        except _UNLOADABLE as exc:
             raise self._template_error(exc) from None
         except jinja2.TemplateError as exc:  # undefined names, filters that fail as they run …
             raise RenderError(f"{content.member.source}: {_where(exc)}{exc.message}") from None
@@ -212,14 +214,12 @@ class Renderer:
                 if parent is None:
                     return
                 template = self.env.get_template(parent)
-            raise RecursionError
-        except (
-            jinja2.TemplateSyntaxError,
-            jinja2.TemplateNotFound,
-            RecursionError,
-            UnicodeDecodeError,
-        ) as exc:
+        except _UNLOADABLE as exc:
             raise self._template_error(exc) from None
+        raise ConfigError(
+            f"template {TEMPLATE} in {self.workspace_templates} extends itself; a workspace template "
+            f'extends the built-in one as {{% extends "builtin/{TEMPLATE}" %}}'
+        )
 
     def stylesheet_problems(self) -> list[Problem]:
         """What WeasyPrint would silently ignore in the workspace's own stylesheets (``templates/*.css``):
@@ -272,17 +272,12 @@ class Renderer:
             logger.removeHandler(handler)
         return problems
 
-    def _template_error(self, exc: BaseException) -> ConfigError:
-        """A broken template (syntax, not found, extending itself, not UTF-8) as the config error it is."""
+    def _template_error(self, exc: Exception) -> ConfigError:
+        """A template that cannot be loaded (syntax, not found, not UTF-8) as the config error it is."""
         if isinstance(exc, jinja2.TemplateSyntaxError):
             return ConfigError(f"template {exc.filename or exc.name}, line {exc.lineno}: {exc.message}")
         if isinstance(exc, jinja2.TemplateNotFound):
             return ConfigError(f"template '{exc.name}' not found in {self.workspace_templates} or built-ins")
-        if isinstance(exc, RecursionError):
-            return ConfigError(
-                f"template {TEMPLATE} in {self.workspace_templates} extends itself; a workspace template "
-                f'extends the built-in one as {{% extends "builtin/{TEMPLATE}" %}}'
-            )
         unreadable = [p for p in sorted(self.workspace_templates.rglob("*.j2")) if not _is_utf8(p)]
         where = ", ".join(str(p) for p in unreadable) or f"a template in {self.workspace_templates}"
         return ConfigError(f"{where}: not UTF-8 text; save it as UTF-8")
@@ -377,8 +372,10 @@ class Renderer:
             self._sided_heads[head] = bool(remote) or any(_SIDED_PAGE.search(text) for text in texts)
         return self._sided_heads[head]
 
+    @functools.cached_property
     def _chapter_images(self) -> list[Path]:
-        """The images the config's chapters show, which a booklet may load wherever the chapter is."""
+        """The images the config's chapters show, which a booklet may load wherever the chapter is
+        (found once: the materials are this renderer's config's, like the build's inputs hash)."""
         return [
             image
             for plan in self.config.plans.values()
@@ -398,7 +395,7 @@ class Renderer:
         fetcher = SafeFetcher(
             [self.builtin, self.workspace_templates, self.config.workspace],
             self.config.allowed_hosts,
-            files=self._chapter_images(),
+            files=self._chapter_images,
         )
         return HTML(string=html, base_url=self.base_url, url_fetcher=fetcher).render(
             font_config=self._font_config, cache=self._image_cache
