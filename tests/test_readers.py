@@ -200,23 +200,26 @@ def test_yaml_empty_item_is_skipped_like_a_blank_row(tmp_path: Path) -> None:
     assert [(r.number, r.cells["id"]) for r in table.rows] == [(1, "A1"), (3, "A2")]
 
 
-def test_yaml_item_that_is_no_member_is_named(tmp_path: Path) -> None:
-    path = write_csv(tmp_path / "r.yaml", "- {id: A1, name: 张三}\n- 李四\n")
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (
+            "- {id: A1, name: 张三}\n- 李四\n",
+            "item 2 is not a member: '李四'; write each member as fields, e.g. - {id: A1, name: 张三}",
+        ),
+        (
+            "- id: A1\n  name: 张三\n  name: 李四\n",
+            "not valid YAML: 'name' is given twice; only the last would count, so keep one (line 3, column 3)",
+        ),
+    ],
+)
+def test_yaml_item_that_is_no_member_or_gives_a_key_twice_is_refused(
+    tmp_path: Path, text: str, problem: str
+) -> None:
+    path = write_csv(tmp_path / "r.yaml", text)
     with pytest.raises(InputError) as caught:
         read_table(path)
-    assert str(caught.value) == (
-        f"{path}: item 2 is not a member: '李四'; write each member as fields, e.g. - {{id: A1, name: 张三}}"
-    )
-
-
-def test_yaml_key_given_twice_is_refused(tmp_path: Path) -> None:
-    path = write_csv(tmp_path / "r.yaml", "- id: A1\n  name: 张三\n  name: 李四\n")
-    with pytest.raises(InputError) as caught:
-        read_table(path)
-    assert str(caught.value) == (
-        f"{path}: not valid YAML: 'name' is given twice; only the last would count, so keep one "
-        "(line 3, column 3)"
-    )
+    assert str(caught.value) == f"{path}: {problem}"
 
 
 def test_gb18030_yaml_is_read_too(tmp_path: Path) -> None:
