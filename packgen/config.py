@@ -295,20 +295,19 @@ def _column_problems(config: Config) -> list[Located]:
     """
     import difflib
 
-    from packgen.members import FIELDS, HEADER_ALIASES, header_key
+    from packgen.members import ALIASES_BY_KEY, FIELDS, header_key
     from packgen.rules import parse_condition
 
     used: set[str] = set()
     for rule in config.rules:
         tree, _ = parse_condition(rule.when)
         used |= {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)} if tree else set()
-    aliases = {header_key(k): v for k, v in HEADER_ALIASES.items()}
     problems: list[Located] = []
     for header, name in config.columns.items():
         if name in FIELDS or name in used:
             continue
         close = difflib.get_close_matches(name.lower(), FIELDS, n=1, cutoff=0.6)
-        meant = close[0] if close else aliases.get(header_key(header))
+        meant = close[0] if close else ALIASES_BY_KEY.get(header_key(header))
         if meant:
             problems.append(
                 (

@@ -157,14 +157,17 @@ def header_key(header: str) -> str:
     return "".join(ch for ch in folded if ch.isalnum())
 
 
+#: :data:`HEADER_ALIASES` by :func:`header_key`
+ALIASES_BY_KEY: dict[str, str] = {header_key(k): v for k, v in HEADER_ALIASES.items()}
+
+
 def map_headers(headers: Iterable[str], columns: Mapping[str, str] | None = None) -> dict[str, str]:
     """Header as written -> field name, or the header itself for an extra column."""
     custom = {header_key(k): v for k, v in (columns or {}).items()}
-    aliases = {header_key(k): v for k, v in HEADER_ALIASES.items()}
     mapping: dict[str, str] = {}
     for header in headers:
         key = header_key(header)
-        mapping[header] = custom.get(key) or aliases.get(key) or clean_text(header)
+        mapping[header] = custom.get(key) or ALIASES_BY_KEY.get(key) or clean_text(header)
     return mapping
 
 
