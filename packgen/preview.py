@@ -100,7 +100,7 @@ def write_booklet(config: Config, view: MemberPreview, path: Path) -> None:
     if not path.parent.is_dir():
         raise UsageError(f"--pdf: folder {path.parent} does not exist; create it or choose another file")
     renderer = Renderer(config)
-    renderer.check_template()  # a template that extends itself, before WeasyPrint recurses into it
+    renderer.check_template()  # a template that cannot load or extends itself: a config error, exit 2
     data = renderer.pdf(view.content)
     try:
         write_atomic(path, data)
