@@ -53,8 +53,16 @@ EncodingOpt = Annotated[
     str | None,
     typer.Option("--encoding", help="Force the encoding of CSV and YAML profiles (utf-8, gb18030, big5 …)."),
 ]
-PlanOpt = Annotated[list[str] | None, typer.Option("--plan", help="Only members on this plan.")]
-BranchOpt = Annotated[list[str] | None, typer.Option("--branch", help="Only members of this branch.")]
+PlanOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--plan",
+        help="Only members on this plan (self_study, online, delivered, or its label: 送学上门 …); repeatable.",
+    ),
+]
+BranchOpt = Annotated[
+    list[str] | None, typer.Option("--branch", help="Only members of this branch; repeatable.")
+]
 SheetOpt = Annotated[
     str | None, typer.Option("--sheet", help="Excel sheet to read, by name or number (default: the first).")
 ]
