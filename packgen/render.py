@@ -1,7 +1,8 @@
 """Turn (member, plan) into HTML with Jinja, then into a PDF booklet with WeasyPrint.
 
 A :class:`Renderer` holds what can be reused between booklets (the Jinja environment, WeasyPrint's
-font configuration, images, the rendered shared parts), so a batch creates one per worker process.
+font configuration, the parsed stylesheets, images, the rendered shared parts), so a batch creates
+one per worker process.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from packgen.errors import ConfigError, RenderError
 from packgen.fonts import missing_glyphs
 from packgen.members import Problem, format_phone
 from packgen.plans import BookletContent, format_date, load_material, material_file, resolve_material
+from packgen.stylesheets import Stylesheets
 
 TEMPLATE = "booklet.html.j2"
 #: a template that cannot be loaded at all: a config error, for every booklet alike
@@ -153,6 +155,7 @@ class Renderer:
         base = self.workspace_templates if self.workspace_templates.is_dir() else self.builtin
         self.base_url = base.as_uri() + "/"
         self._font_config: Any = None
+        self._stylesheets: Stylesheets  #: made with the font configuration, on the first document
         self._image_cache: dict[str, Any] = {}
         self._shared = compose.SharedCache(folder=shared_folder)
         self._sided_heads: dict[str, bool] = {}
@@ -392,13 +395,22 @@ class Renderer:
 
         if self._font_config is None:
             self._font_config = FontConfiguration()
+            self._stylesheets = Stylesheets(self._font_config)
         fetcher = SafeFetcher(
             [self.builtin, self.workspace_templates, self.config.workspace],
             self.config.allowed_hosts,
             files=self._chapter_images,
         )
-        return HTML(string=html, base_url=self.base_url, url_fetcher=fetcher).render(
-            font_config=self._font_config, cache=self._image_cache
+        document = HTML(string=html, base_url=self.base_url, url_fetcher=fetcher)
+        sheets = self._stylesheets.take(document)  # parsed once per renderer, not per document
+        if sheets is None:
+            return document.render(font_config=self._font_config, cache=self._image_cache)
+        return document.render(
+            font_config=self._font_config,
+            cache=self._image_cache,
+            stylesheets=sheets,
+            counter_style=self._stylesheets.counter_style,
+            color_profiles=self._stylesheets.color_profiles,
         )
 
 
