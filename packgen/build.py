@@ -78,6 +78,8 @@ class BuildResult:
     delivery: dict[str, Any] = field(default_factory=dict)
     #: members outside ``--only``/``--plan``/``--branch`` built here before, now out of date
     left_out: list[str] = field(default_factory=list)
+    #: members no longer on the roster whose booklet from an earlier build here was deleted
+    removed: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> list[Entry]:
@@ -208,6 +210,9 @@ def build(
         kept, left_out = (
             ([], []) if options.shard else _kept(config, assigned, chosen, known, output, seq, fingerprint)
         )
+        on_roster = {m.id for m, _ in assigned} | {p.member_id for p in roster.problems if p.member_id}
+        gone = sorted(set(known) - on_roster)
+        removed = remove_booklets(output, gone)
         done = sorted(done + [entry for entry, _ in kept], key=lambda e: e.seq)
         by_id = {m.id: m for m, _ in chosen} | {entry.id: member for entry, member in kept}
         rows = delivery_rows(config, [(by_id[e.id], e) for e in done if e.plan == "delivered"])
@@ -216,11 +221,25 @@ def build(
             extra["shard"] = f"{options.shard[0]}/{options.shard[1]}"
         if left_out:
             extra["left_out"] = left_out
+        if removed:
+            extra["removed"] = removed
         result = finish(
-            config, output, done, rows, options, problems=roster.problems, extra=extra, stage=stage
-        )
-        result.left_out = left_out
+            config, output, done, rows, options, problems=roster.problems, extra=extra, stage=stage, forget=gone
+        )  # fmt: skip
+        result.left_out, result.removed = left_out, removed
         return result
+
+
+def remove_booklets(output: Path, member_ids: list[str]) -> list[str]:
+    """Delete the booklets in ``output`` of members no longer on the roster (a member whose row has
+    errors this time is still on it); the ids of those that were there."""
+    removed = []
+    for member_id in member_ids:
+        path = output / BOOKLETS_DIR / booklet_filename(member_id)
+        if path.is_file():
+            path.unlink()
+            removed.append(member_id)
+    return removed
 
 
 def _kept(
@@ -263,8 +282,12 @@ def finish(
     problems: list[Problem] | None = None,
     extra: dict[str, Any] | None = None,
     stage: Stage | None = None,
+    forget: Iterable[str] = (),
 ) -> BuildResult:
-    """After the booklets: print runs, delivery list and labels, then the manifest (build and merge)."""
+    """After the booklets: print runs, delivery list and labels, then the manifest (build and merge).
+
+    ``forget``: members whose records the folder drops (no longer on the roster).
+    """
     from packgen.delivery import write_delivery
     from packgen.printrun import write_print_runs
 
@@ -279,7 +302,9 @@ def finish(
     delivery = write_delivery(config, output, rows, order=options.order, previous=before.get("delivery", {}))
     tell("manifest")
     summary = summarize(entries)
-    write_manifest(output, entries, summary, {**(extra or {}), "print_runs": runs, "delivery": delivery})
+    write_manifest(
+        output, entries, summary, {**(extra or {}), "print_runs": runs, "delivery": delivery}, forget=forget
+    )
     return BuildResult(
         output=output, entries=entries, problems=problems or [], summary=summary, print_runs=runs,
         delivery=delivery,

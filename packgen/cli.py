@@ -319,7 +319,7 @@ def merge(
 
 
 def _show_result(cfg: Config, result: BuildResult, *, as_json: bool, quiet: bool) -> NoReturn:
-    from packgen.build import entry_dicts
+    from packgen.build import BOOKLETS_DIR, entry_dicts
 
     if as_json:
         emit_json(
@@ -333,6 +333,7 @@ def _show_result(cfg: Config, result: BuildResult, *, as_json: bool, quiet: bool
                 "print_runs": [{k: v for k, v in r.items() if k != "booklets"} for r in result.print_runs],
                 "delivery": {k: v for k, v in result.delivery.items() if k != "rows"},
                 "left_out": result.left_out,
+                "removed": result.removed,
             }  # fmt: skip
         )
         raise typer.Exit(result.exit_code)
@@ -346,6 +347,13 @@ def _show_result(cfg: Config, result: BuildResult, *, as_json: bool, quiet: bool
             f"note: {len(result.left_out)} member(s) outside this selection changed since their booklet "
             f"here and are left out of the print runs: {shown}; a build without --only, --plan and "
             "--branch renders them",
+            markup=False,
+        )
+    if result.removed:
+        shown = ", ".join(result.removed[:10]) + (" …" if len(result.removed) > 10 else "")
+        err.print(
+            f"note: removed the booklets of {len(result.removed)} member(s) no longer in the profiles "
+            f"from {result.output / BOOKLETS_DIR}: {shown}",
             markup=False,
         )
     if not quiet:

@@ -67,14 +67,22 @@ def summarize(entries: Iterable[Entry], not_covered: Iterable[dict[str, str]] = 
 
 
 def write_manifest(
-    output: Path, entries: list[Entry], summary: dict[str, Any], extra: dict[str, Any] | None = None
+    output: Path,
+    entries: list[Entry],
+    summary: dict[str, Any],
+    extra: dict[str, Any] | None = None,
+    *,
+    forget: Iterable[str] = (),
 ) -> None:
     """Write ``manifest.json`` (with ``extra`` sections: print runs, delivery, shard) and ``manifest.csv``.
 
-    The state file keeps what earlier builds made for members this one left out; the build journal is
-    removed last: once state and manifest are written they hold everything the journal did.
+    The state file keeps what earlier builds made for members this one left out, except those in
+    ``forget``; the build journal is removed last: once state and manifest are written they hold
+    everything the journal did.
     """
     known = previous_entries(output)
+    for member_id in forget:
+        known.pop(member_id, None)
     known.update((e.id, e) for e in entries)
     state = {key: asdict(e) for key, e in sorted(known.items()) if e.status != "failed"}
     write_atomic(output / STATE, json.dumps(state, ensure_ascii=False).encode("utf-8"))

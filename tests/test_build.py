@@ -542,3 +542,30 @@ def test_ctrl_c_stops_with_130_and_keeps_finished_booklets(tmp_path: Path) -> No
     assert "Traceback" not in stderr
     for pdf in (out / "booklets").glob("*.pdf"):
         assert len(PdfReader(pdf).pages) >= 1
+
+
+def test_booklets_of_members_no_longer_in_the_profiles_are_removed(run, tmp_path: Path) -> None:
+    make_workspace(tmp_path, MEMBERS[:4])
+    out = tmp_path / "out"
+    assert run("build", "-o", out, "-j", "1", "--quiet").exit_code == 0
+    roster = tmp_path / "profiles" / "roster.csv"
+    lines = roster.read_text(encoding="utf-8").splitlines()
+    # T02 leaves; T03's row has an error this time, which does not take T03 off the roster
+    kept = [
+        line.replace("王志强", "") if line.startswith("T03,") else line for line in lines if "T02" not in line
+    ]
+    roster.write_text("\n".join(kept) + "\n", encoding="utf-8")
+    result = run("build", "-o", out, "-j", "1", "--quiet")
+    assert result.exit_code == 1  # T03's row
+    assert (
+        f"note: removed the booklets of 1 member(s) no longer in the profiles from {out / 'booklets'}: T02\n"
+        in result.stderr
+    )
+    assert sorted(p.name for p in (out / "booklets").iterdir()) == ["T01.pdf", "T03.pdf", "T04.pdf"]
+    assert manifest(out)["removed"] == ["T02"]
+    assert set(statuses(out)) == {"T01", "T04"}
+
+    roster.write_text("\n".join(lines) + "\n", encoding="utf-8")  # T02 is back: its booklet is made anew
+    assert run("build", "-o", out, "-j", "1", "--quiet").exit_code == 0
+    assert statuses(out) == {"T01": "unchanged", "T02": "built", "T03": "unchanged", "T04": "unchanged"}
+    assert "removed" not in manifest(out)
