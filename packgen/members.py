@@ -31,19 +31,20 @@ HEADER_ALIASES: dict[str, str] = {
     "党员编号": "id", "编号": "id", "id": "id", "memberid": "id",
     "姓名": "name", "name": "name", "党员姓名": "name",
     "性别": "gender", "gender": "gender", "sex": "gender",
-    "出生年月": "birth", "出生日期": "birth", "birth": "birth", "birthdate": "birth", "born": "birth",
+    "出生年月": "birth", "出生日期": "birth", "出生年月日": "birth", "dateofbirth": "birth", "dob": "birth", "birth": "birth", "birthdate": "birth", "born": "birth",
     "所在党支部": "branch", "所在支部": "branch", "党支部": "branch", "支部": "branch", "branch": "branch",
     "流动类型": "mobility", "流动去向": "mobility", "mobility": "mobility",
     "流入地": "location", "现居住地": "location", "现居地": "location", "所在地": "location",
     "location": "location",
     "从事职业": "occupation", "职业": "occupation", "工作": "occupation", "occupation": "occupation",
-    "联系电话": "phone", "手机": "phone", "手机号码": "phone", "电话": "phone", "phone": "phone",
+    "联系电话": "phone", "手机": "phone", "手机号码": "phone", "手机号": "phone", "电话": "phone",
+    "联系方式": "phone", "移动电话": "phone", "phone": "phone", "mobile": "phone", "phonenumber": "phone",
     "网络条件": "internet", "网络": "internet", "internet": "internet",
     "能否返乡": "can_return", "是否返乡": "can_return", "canreturn": "can_return",
     "邮寄地址": "address", "收件地址": "address", "地址": "address", "address": "address",
     "送学路线": "route", "路线": "route", "route": "route",
     "指定学习方式": "plan", "学习方式": "plan", "plan": "plan",
-    "备注": "notes", "notes": "notes", "note": "notes", "remarks": "notes",
+    "备注": "notes", "notes": "notes", "note": "notes", "remarks": "notes", "remark": "notes",
 }  # fmt: skip
 
 MOBILITY: dict[str, str] = {
@@ -161,13 +162,31 @@ def header_key(header: str) -> str:
 ALIASES_BY_KEY: dict[str, str] = {header_key(k): v for k, v in HEADER_ALIASES.items()}
 
 
+#: what the readers add to a header written twice (``联系电话 (column D)``), and a hint in brackets
+#: after a header (``联系电话（手机）``, ``流动类型（市内/省内/省外/境外）``)
+_REPEATED = re.compile(r" \(column [A-Z]+\)$")
+_HINT = re.compile(r"\s*[（(【\[][^）)】\]]*[）)】\]]\s*$")
+
+
 def map_headers(headers: Iterable[str], columns: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Header as written -> field name, or the header itself for an extra column."""
+    """Header as written -> field name, or the header itself for an extra column.
+
+    A header written twice maps both columns to its field (the first filled one wins, see
+    :func:`_check_same`); a known header followed by a hint in brackets is that header.
+    """
     custom = {header_key(k): v for k, v in (columns or {}).items()}
     mapping: dict[str, str] = {}
     for header in headers:
-        key = header_key(header)
-        mapping[header] = custom.get(key) or ALIASES_BY_KEY.get(key) or clean_text(header)
+        for name in dict.fromkeys(
+            [header, _REPEATED.sub("", header), _HINT.sub("", _REPEATED.sub("", header))]
+        ):
+            key = header_key(name)
+            found = custom.get(key) or ALIASES_BY_KEY.get(key)
+            if found:
+                mapping[header] = found
+                break
+        else:
+            mapping[header] = clean_text(header)
     return mapping
 
 
@@ -219,6 +238,9 @@ def members_from_tables(tables: Iterable[Table], columns: Mapping[str, str] | No
             )
             roster.problems.append(Problem(file=str(table.path), row=None, column=None, message=found + fix))
             continue
+        roster.problems += [
+            Problem(str(table.path), None, None, note, severity="warning") for note in table.notes
+        ]
         header_of: dict[str, str] = {}
         for header, fld in mapping.items():
             if fld in FIELDS:
@@ -235,6 +257,20 @@ def members_from_tables(tables: Iterable[Table], columns: Mapping[str, str] | No
             )
             continue
         for row in table.rows:
+            footer = _footer(row, header_of.get("id"))
+            if footer:
+                roster.problems.append(
+                    Problem(
+                        str(table.path),
+                        row.number,
+                        None,
+                        f"looks like a line under the table ({footer} …), not a member; skipped. Delete "
+                        "it from the roster if it is not one",
+                        severity="warning",
+                        row_word=table.row_word,
+                    )  # fmt: skip
+                )
+                continue
             member, problems = _member_from_row(table, row.number, row.cells, mapping, header_of)
             if row.overflow:
                 problems.append(
@@ -301,6 +337,17 @@ def _member_from_row(
 
     for header, raw in cells.items():
         fld = mapping.get(header, header)
+        if clean_text(raw) in EXCEL_ERRORS:
+            problem(
+                fld,
+                f"the cell shows Excel's error {clean_text(raw)}: the formula that fills it failed; "
+                "correct it in Excel and export again",
+                severity="error" if fld in FIELDS else "warning",
+                column=header,
+            )
+            if fld in FIELDS:
+                continue
+            raw = None
         if fld not in FIELDS:
             extra[fld] = clean_text(raw)
             continue
@@ -315,8 +362,18 @@ def _member_from_row(
             values[fld] = NORMALISERS.get(fld, _text)(raw)
         except ValueError as exc:
             problem(fld, str(exc), raw, column=header)
+            continue
+        if fld == "birth" and re.fullmatch(r"\d{4}\.1", text):
+            problem(
+                fld,
+                f"read as January {text[:4]}; if October was meant, write {text[:4]}年10月 (a spreadsheet "
+                "keeps 1975.10 as the number 1975.1 unless the column is formatted as Text)",
+                raw,
+                severity="warning",
+                column=header,
+            )
     for fld in REQUIRED:
-        if not values.get(fld):
+        if not values.get(fld) and not any(p.column == header_of.get(fld) for p in problems):
             problem(fld, f"{fld} is empty; every member needs one")
     if problems and any(p.severity == "error" for p in problems):
         who, name = str(values.get("id") or ""), str(values.get("name") or "")
@@ -455,7 +512,30 @@ def parse_birth(value: Any) -> dt.date | None:
 
 def parse_id(value: Any) -> str:
     """A member id; full-width letters and digits typed with a Chinese IME become ASCII."""
-    return unicodedata.normalize("NFKC", _text(value))
+    text = unicodedata.normalize("NFKC", _text(value))
+    if re.fullmatch(r"\d(?:\.\d+)?[eE]\+\d+", text):
+        raise ValueError(
+            "Excel wrote this id as a rounded number; format the column as Text in Excel, type the ids "
+            "again and export once more"
+        )
+    return text
+
+
+#: what a spreadsheet cell shows when the formula that fills it fails
+EXCEL_ERRORS = frozenset(
+    {"#N/A", "#REF!", "#VALUE!", "#DIV/0!", "#NAME?", "#NULL!", "#NUM!", "#SPILL!", "#CALC!"}
+)
+#: how the lines under a roster's table start (totals, who filled it in), as its id cell holds them
+_FOOTER = re.compile(
+    r"(合计|总计|小计|共计|填表人|填报人|制表人?|审核人?|负责人|填表日期|填报日期|制表日期|说明|注)(?=$|[:：\s])"
+)
+
+
+def _footer(row: Row, id_header: str | None) -> str:
+    """The start of a footer line (``合计``, ``填表人：李明``) found in the id column, or ''."""
+    text = unicodedata.normalize("NFKC", clean_text(row.cells.get(id_header) if id_header else None))
+    match = _FOOTER.match(text)
+    return match.group(1) if match else ""
 
 
 def _from_excel_serial(serial: int) -> dt.date:

@@ -53,15 +53,27 @@ class Table:
     row_word: str = "row"
     #: the row holding the headers (after any title rows above it)
     header_row: int = 1
+    #: what the reader noticed about the file as a whole (sheets it did not read), for warnings
+    notes: list[str] = field(default_factory=list)
 
 
 def find_profiles(paths: Iterable[Path]) -> list[Path]:
-    """Expand folders into the profile files they hold (sorted); files are kept as given."""
+    """Expand folders into the profile files they hold (sorted); files are kept as given.
+
+    A folder's hidden files are left out, and so are the lock files Excel and WPS keep beside an
+    open workbook (``~$花名册.xlsx``) and macOS's ``._`` files on a USB stick.
+    """
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
             found.extend(
-                sorted(p for p in path.iterdir() if p.suffix.lower() in PROFILE_SUFFIXES and p.is_file())
+                sorted(
+                    p
+                    for p in path.iterdir()
+                    if p.suffix.lower() in PROFILE_SUFFIXES
+                    and p.is_file()
+                    and not p.name.startswith(("~$", "."))
+                )
             )
         else:
             found.append(path)
@@ -238,7 +250,7 @@ def _read_workbook(path: Path, sheet: str | None) -> Table:
     try:
         names = book.sheetnames
         if sheet is None:
-            chosen = names[0]
+            chosen = _first_table(book)
         elif sheet in names:
             chosen = sheet
         elif sheet.isdigit() and 1 <= int(sheet) <= len(names):
@@ -248,27 +260,71 @@ def _read_workbook(path: Path, sheet: str | None) -> Table:
         worksheet = book[chosen]
         if not hasattr(worksheet, "iter_rows"):
             raise InputError(f"{path}: sheet '{chosen}' is a chart, not a table; choose one with --sheet")
+        others = [
+            other.title
+            for other in book.worksheets
+            if other.title != chosen and other.sheet_state == "visible" and (other.max_row or 0) > 1
+        ]
         worksheet.reset_dimensions()  # trust the cells, not a stored (possibly huge) dimension
         try:
-            table = _table_from_records(path, worksheet.iter_rows(values_only=True))
+            merged = _merged_ranges(path, worksheet)
+            table = _table_from_records(path, worksheet.iter_rows(values_only=True), merged)
         except InputError:
             raise
         except Exception as exc:
             raise InputError(f"{path}: not a readable Excel .xlsx file ({_first_line(exc)})") from None
     finally:
         book.close()
+    if others and sheet is None:
+        table.notes.append(
+            f"read sheet '{chosen}' only; the sheet(s) {', '.join(others)} hold data too: read one with "
+            "--sheet NAME, or put every member in one sheet"
+        )
     return table
+
+
+def _first_table(book: Any) -> str:
+    """The sheet read without --sheet: the first visible one with more than one row (an instruction
+    sheet is often hidden, an empty Sheet1 often left first), else the first one."""
+    for worksheet in book.worksheets:
+        if worksheet.sheet_state == "visible" and (worksheet.max_row or 0) > 1:
+            return str(worksheet.title)
+    return str(book.sheetnames[0])
+
+
+def _merged_ranges(path: Path, worksheet: Any) -> list[tuple[int, int, int, int]]:
+    """The sheet's merged cells as (first column, first row, last column, last row), 1-based.
+
+    openpyxl's read-only mode does not report them, so they are read from the sheet's XML.
+    """
+    from xml.etree.ElementTree import iterparse
+
+    from openpyxl.utils import range_boundaries
+
+    part = getattr(worksheet, "_worksheet_path", None)
+    if part is None:
+        return []
+    ranges = []
+    with zipfile.ZipFile(path) as archive, archive.open(part.lstrip("/")) as xml:
+        for _, element in iterparse(xml):
+            if element.tag.endswith("}mergeCell") and element.get("ref"):
+                ranges.append(range_boundaries(element.get("ref")))
+            element.clear()
+    return [r for r in ranges if None not in r]
 
 
 # --- rows of cells -----------------------------------------------------------------------------
 
 
-def _table_from_records(path: Path, records: Iterable[Sequence[Any]]) -> Table:
+def _table_from_records(
+    path: Path, records: Iterable[Sequence[Any]], merged: Sequence[tuple[int, int, int, int]] = ()
+) -> Table:
     """Headers and numbered rows from spreadsheet rows (row 1 first).
 
     The header row is the first row with two or more filled cells, so a title row above it
     (``青山镇流动党员花名册``, as many rosters have) is skipped. Blank rows are skipped; numbers stay
-    those of the spreadsheet.
+    those of the spreadsheet. A ``merged`` range below the header (one 所在党支部 cell over all of a
+    branch's members) gives its value to every cell it covers, as Excel shows it.
     """
     rows: list[list[Any]] = []
     for number, record in enumerate(records, start=1):
@@ -286,6 +342,17 @@ def _table_from_records(path: Path, records: Iterable[Sequence[Any]]) -> Table:
             f"{path}: the file has no header row (a row naming the columns, such as 党员编号,姓名); "
             "export the roster again with its header row"
         )
+    for first_column, first_row, last_column, last_row in merged:
+        if first_row <= start + 1 or first_row > len(rows):
+            continue  # the header's own merged cells name one column
+        value = rows[first_row - 1][first_column - 1] if first_column <= len(rows[first_row - 1]) else None
+        for number in range(first_row, min(last_row, len(rows)) + 1):
+            line = rows[number - 1]
+            line.extend([None] * (min(last_column, MAX_COLUMNS) - len(line)))
+            for column in range(first_column, min(last_column, MAX_COLUMNS) + 1):
+                if _is_blank(line[column - 1]):
+                    line[column - 1] = value
+            filled[number - 1] = sum(not _is_blank(v) for v in line)
     table = Table(path=path, headers=_headers(rows[start]), header_row=start + 1)
     width = len(table.headers)
     for index in range(start + 1, len(rows)):

@@ -225,3 +225,66 @@ def test_yaml_item_that_is_no_member_or_gives_a_key_twice_is_refused(
 def test_gb18030_yaml_is_read_too(tmp_path: Path) -> None:
     table = read_table(write_csv(tmp_path / "r.yaml", "- id: A1\n  name: 张三\n", "gb18030"))
     assert table.rows[0].cells["name"] == "张三"
+
+
+def _workbook(path: Path, sheets: dict[str, list[list[object]]], hidden: tuple[str, ...] = ()) -> Path:
+    book = Workbook()
+    book.remove(book.active)
+    for title, rows in sheets.items():
+        sheet = book.create_sheet(title)
+        for row in rows:
+            sheet.append(row)
+        if title in hidden:
+            sheet.sheet_state = "hidden"
+    book.save(path)
+    return path
+
+
+def test_merged_cells_below_the_header_give_their_value_to_every_row(tmp_path: Path) -> None:
+    """Organisers merge one 所在党支部 cell over a branch's members; Excel shows it on every row."""
+    path = tmp_path / "merged.xlsx"
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["花名册"])
+    sheet.append(["党员编号", "姓名", "所在党支部", "流动类型"])
+    sheet.append(["D001", "张三", "东湖村党支部", "省外"])
+    sheet.append(["D002", "李四", None, None])
+    sheet.append(["D003", "王五", None, "省内"])
+    sheet.merge_cells("A1:D1")  # the title over the table stays a title
+    sheet.merge_cells("C3:C5")
+    sheet.merge_cells("D3:D4")
+    book.save(path)
+    table = read_table(path)
+    assert table.headers == ["党员编号", "姓名", "所在党支部", "流动类型"]
+    assert [(r.cells["所在党支部"], r.cells["流动类型"]) for r in table.rows] == [
+        ("东湖村党支部", "省外"),
+        ("东湖村党支部", "省外"),
+        ("东湖村党支部", "省内"),
+    ]
+
+
+def test_without_sheet_the_first_visible_sheet_with_rows_is_read_and_others_are_named(tmp_path: Path) -> None:
+    path = _workbook(
+        tmp_path / "book.xlsx",
+        {
+            "填表说明": [["请勿修改表头"], ["第二行"]],
+            "Sheet1": [],
+            "东湖村": [["党员编号", "姓名"], ["D001", "张三"]],
+            "西岭村": [["党员编号", "姓名"], ["X001", "赵六"]],
+        },
+        hidden=("填表说明",),
+    )
+    table = read_table(path)
+    assert [r.cells["姓名"] for r in table.rows] == ["张三"]
+    assert table.notes == [
+        "read sheet '东湖村' only; the sheet(s) 西岭村 hold data too: read one with --sheet NAME, or put "
+        "every member in one sheet"
+    ]
+    assert read_table(path, sheet="西岭村").notes == []  # chosen by name: nothing to say
+
+
+def test_a_folder_leaves_out_excel_lock_files_and_hidden_files(tmp_path: Path) -> None:
+    write_csv(tmp_path / "roster.csv", "党员编号,姓名\nA1,张三\n")
+    (tmp_path / "~$roster.xlsx").write_bytes(b"\x00" * 165)  # what Excel and WPS keep beside an open file
+    (tmp_path / "._roster.csv").write_bytes(b"\x00\x05\x16\x07")  # macOS metadata on a USB stick
+    assert readers.find_profiles([tmp_path]) == [tmp_path / "roster.csv"]
