@@ -39,7 +39,14 @@ from packgen.errors import InputError, PackgenError, UsageError
 from packgen.files import atomic_output
 from packgen.manifest import Entry, append_journal, previous_entries, read_manifest, summarize, write_manifest
 from packgen.members import Member, Problem, Roster, load_roster
-from packgen.plans import coverage_gaps, load_material, material_file, resolve_material, selection
+from packgen.plans import (
+    coverage_gaps,
+    coverage_problems,
+    load_material,
+    material_file,
+    resolve_material,
+    selection,
+)
 from packgen.rules import Assignment, assign_plans
 
 BOOKLETS_DIR = "booklets"
@@ -171,7 +178,7 @@ def build(
     renderer = Renderer(config)
     renderer.check_template()  # a broken template stops the build before any booklet
     roster, assigned = read_and_assign(config, profiles, encoding=encoding, sheet=sheet)
-    roster.problems += renderer.stylesheet_problems()
+    roster.problems += coverage_problems(config, assigned) + renderer.stylesheet_problems()
     if options.plans or options.branches:
         plans, branches = selection(config, assigned, options.plans, options.branches)
         options = replace(options, plans=plans or None, branches=branches or None)
@@ -214,6 +221,7 @@ def build(
         gone = sorted(set(known) - on_roster)
         removed = remove_booklets(output, gone)
         done = sorted(done + [entry for entry, _ in kept], key=lambda e: e.seq)
+        done += rejected_rows(roster.problems, options, known_ids=set(seq), first_seq=len(seq))
         by_id = {m.id: m for m, _ in chosen} | {entry.id: member for entry, member in kept}
         rows = delivery_rows(config, [(by_id[e.id], e) for e in done if e.plan == "delivered"])
         extra: dict[str, Any] = {"inputs": fingerprint}  #: merge checks that shards were built alike
@@ -228,6 +236,30 @@ def build(
         )  # fmt: skip
         result.left_out, result.removed = left_out, removed
         return result
+
+
+def rejected_rows(
+    problems: list[Problem], options: BuildOptions, known_ids: set[str], first_seq: int
+) -> list[Entry]:
+    """The members whose rows have errors, as ``failed`` entries with those errors: the manifest
+    names everyone on the roster, including those who get no booklet this time."""
+    found: dict[str, list[Problem]] = {}
+    for problem in problems:
+        if problem.severity == "error" and problem.member_id and problem.member_id not in known_ids:
+            found.setdefault(problem.member_id, []).append(problem)
+    entries: list[Entry] = []
+    for member_id, errors in found.items():
+        if (options.only and member_id not in options.only) or (
+            options.shard and not in_shard(member_id, options.shard)
+        ):
+            continue
+        where = f"{Path(errors[0].file).name}, {errors[0].row_word} {errors[0].row}"
+        message = "; ".join(f"{e.column}: {e.message}" if e.column else e.message for e in errors)
+        error, seq = f"{where}: {message}", first_seq + len(entries)
+        entries.append(
+            Entry(member_id, errors[0].member_name, "", "", "", status="failed", error=error, seq=seq)
+        )
+    return entries
 
 
 def remove_booklets(output: Path, member_ids: list[str]) -> list[str]:

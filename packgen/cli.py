@@ -89,14 +89,15 @@ def validate(
 ) -> None:
     """Check profiles and config; every problem with file, row and column."""
     from packgen.build import read_and_assign
+    from packgen.plans import coverage_problems
     from packgen.render import Renderer
 
     try:
         cfg = load_config(config)
         renderer = Renderer(cfg)
         renderer.check_template()
-        roster, _ = read_and_assign(cfg, profiles or [], encoding=encoding, sheet=sheet)
-        roster.problems += renderer.stylesheet_problems()
+        roster, assigned = read_and_assign(cfg, profiles or [], encoding=encoding, sheet=sheet)
+        roster.problems += coverage_problems(cfg, assigned) + renderer.stylesheet_problems()
     except PackgenError as exc:
         fail(exc)
     errors, warnings = roster.errors, roster.warnings
@@ -340,7 +341,8 @@ def _show_result(cfg: Config, result: BuildResult, *, as_json: bool, quiet: bool
     for problem in result.problems:
         err.print(f"{problem.severity}: {problem}", markup=False)
     for entry in result.failed:
-        err.print(f"failed: {entry.id} {entry.name}: {entry.error}", markup=False)
+        if entry.plan:  # a row with errors has no plan: its errors are printed above, as problems
+            err.print(f"failed: {entry.id} {entry.name}: {entry.error}", markup=False)
     if result.left_out:
         shown = ", ".join(result.left_out[:10]) + (" …" if len(result.left_out) > 10 else "")
         err.print(

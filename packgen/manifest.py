@@ -60,7 +60,7 @@ def summarize(entries: Iterable[Entry], not_covered: Iterable[dict[str, str]] = 
     return {
         "members": len(entries),
         "by_status": dict(sorted(Counter(e.status for e in entries).items())),
-        "by_plan": dict(sorted(Counter(e.plan for e in entries).items())),
+        "by_plan": dict(sorted(Counter(e.plan for e in entries if e.plan).items())),  # "": a row with errors
         "by_branch": dict(sorted(Counter(e.branch for e in entries).items())),
         "not_covered": uncovered,
     }

@@ -23,7 +23,7 @@ import markdown
 from packgen.assets import builtin_templates_dir
 from packgen.config import Config, Contact, DeliveryRound, Link, Located, MaterialRef, PlanConfig
 from packgen.errors import ConfigError, UsageError
-from packgen.members import PLANS, Member
+from packgen.members import PLANS, Member, Problem
 from packgen.rules import Assignment
 
 
@@ -280,6 +280,20 @@ def coverage_gaps(key: str, plan: PlanConfig, member: Member) -> list[str]:
     if key == "delivered" and not any(visits(r, member) for r in plan.rounds):
         gaps.append("送学上门但没有覆盖其路线的送学轮次 (no delivery round covers the route)")
     return gaps
+
+
+def coverage_problems(config: Config, assigned: Iterable[tuple[Member, Assignment]]) -> list[Problem]:
+    """A warning for each member their plan cannot serve as configured (no address to deliver to …),
+    for ``validate`` and ``build``; ``plan`` lists them under 未能覆盖 · not covered."""
+    problems = []
+    for member, assignment in assigned:
+        for gap in coverage_gaps(assignment.plan, config.plans[assignment.plan], member):
+            if assignment.source == "override" and gap.startswith("送学上门但没有邮寄地址"):
+                continue  # the member's row already says so (its 指定学习方式 asks for 送学上门)
+            label = config.plans[assignment.plan].label
+            message = f"{member.id} {member.name} ({label}): not covered: {gap}"
+            problems.append(Problem(member.source, None, None, message, severity="warning"))
+    return problems
 
 
 @dataclass(frozen=True)

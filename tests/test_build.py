@@ -563,9 +563,32 @@ def test_booklets_of_members_no_longer_in_the_profiles_are_removed(run, tmp_path
     )
     assert sorted(p.name for p in (out / "booklets").iterdir()) == ["T01.pdf", "T03.pdf", "T04.pdf"]
     assert manifest(out)["removed"] == ["T02"]
-    assert set(statuses(out)) == {"T01", "T04"}
+    assert statuses(out) == {"T01": "unchanged", "T03": "failed", "T04": "unchanged"}
 
     roster.write_text("\n".join(lines) + "\n", encoding="utf-8")  # T02 is back: its booklet is made anew
     assert run("build", "-o", out, "-j", "1", "--quiet").exit_code == 0
-    assert statuses(out) == {"T01": "unchanged", "T02": "built", "T03": "unchanged", "T04": "unchanged"}
+    assert statuses(out) == {"T01": "unchanged", "T02": "built", "T03": "built", "T04": "unchanged"}
     assert "removed" not in manifest(out)
+
+
+def test_a_member_whose_row_has_errors_is_in_the_manifest_as_failed(run, tmp_path: Path) -> None:
+    make_workspace(tmp_path, MEMBERS[:3])
+    roster = tmp_path / "profiles" / "roster.csv"
+    roster.write_text(roster.read_text(encoding="utf-8").replace(",就地自学,", ",随便学,"), encoding="utf-8")
+    out = tmp_path / "out"
+    result = run("build", "-o", out, "-j", "1", "--quiet")
+    assert result.exit_code == 1
+    message = (
+        "unknown study plan (指定学习方式); expected one of 就地自学 / 自学 / 线上联学 / 线上 / 网上 / 送学上门 / "
+        "送学 (or self_study / online / delivered)"
+    )
+    assert result.stderr == f"error: {roster}, row 3, column '指定学习方式': '随便学': {message}\n"  # once
+    failed = [e for e in manifest(out)["members"] if e["status"] == "failed"]
+    error = f"roster.csv, row 3: 指定学习方式: {message}"
+    assert [(e["id"], e["name"], e["plan"], e["error"]) for e in failed] == [("T02", "李秀英", "", error)]
+    with open(out / "manifest.csv", encoding="utf-8-sig", newline="") as handle:
+        rows = {row["id"]: row for row in csv.DictReader(handle)}
+    assert (rows["T02"]["status"], rows["T02"]["error"]) == ("failed", error)
+    assert manifest(out)["summary"]["by_status"] == {"built": 2, "failed": 1}
+    assert not (out / "booklets" / "T02.pdf").exists()
+    assert sum(len(r["booklets"]) for r in manifest(out)["print_runs"]) == 2

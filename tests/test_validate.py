@@ -25,8 +25,11 @@ def test_fixtures_of_every_format_validate_clean(run) -> None:
         "--sheet", "花名册",  # roster.xlsx's second sheet holds members too: without --sheet, a warning says so
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert result.stdout == "9 members read; 0 errors, 0 warnings\n"
-    assert result.stderr == ""
+    assert result.stdout == "9 members read; 0 errors, 1 warning\n"
+    assert result.stderr == (  # the default rules give X002 送学上门: a warning, not an error
+        "warning: roster.xlsx, row 5: X002 邵春燕 (送学上门): not covered: 送学上门但没有邮寄地址 "
+        "(delivered, but no address)\n"
+    )
 
 
 def test_every_problem_in_every_file_is_reported_at_once(run, tmp_path: Path) -> None:
@@ -397,3 +400,14 @@ def test_stray_quote_does_not_make_a_multiline_cell_look_unclosed(run, tmp_path:
     result = run("validate", path)
     assert result.exit_code == 0, result.output
     assert result.stdout == "2 members read; 0 errors, 0 warnings\n"
+
+
+def test_a_member_a_rule_sends_materials_to_without_an_address_is_a_warning(run) -> None:
+    """Not only when the member's own 指定学习方式 asks for 送学上门: --strict gates a print run."""
+    result = run("validate", "-c", ROOT / "examples" / "county-town" / "packgen.yaml", "--strict")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "warning: roster.csv, row 10: CG009 韩秀珍 (送学上门): not covered: 送学上门但没有邮寄地址 "
+        "(delivered, but no address)\n"
+    )
+    assert result.stdout == "9 members read; 0 errors, 1 warning (--strict: warnings fail)\n"
