@@ -102,6 +102,12 @@ def read_and_assign(
 ) -> tuple[Roster, list[tuple[Member, Assignment]]]:
     """Profiles in, every valid member with the plan chosen for it out."""
     paths = list(profiles) or [config.resolve(p) for p in config.profiles]
+    missing = [path for path in paths if not path.exists()]
+    if missing and not profiles:
+        raise InputError(
+            f"{missing[0]}: no such file or folder, where the config looks for profiles; run packgen inside a "
+            "workspace (packgen init DIR makes one), give the profile files, or point -c at a packgen.yaml"
+        )
     roster = load_roster(paths, config.columns, encoding=encoding, sheet=sheet)
     return roster, assign_plans(config, roster.members)
 

@@ -68,8 +68,11 @@ SheetOpt = Annotated[
 ]
 
 
-def fail(exc: PackgenError) -> NoReturn:
+def fail(exc: PackgenError, as_json: bool = False) -> NoReturn:
+    """Say what went wrong and exit; with --json, stdout gets it as data too (a script reads one stream)."""
     err.print(f"error: {exc}", markup=False)
+    if as_json:
+        emit_json({"ok": False, "exit_code": exc.exit_code, "error": str(exc)})
     raise typer.Exit(exc.exit_code)
 
 
@@ -99,7 +102,7 @@ def validate(
         roster, assigned = read_and_assign(cfg, profiles or [], encoding=encoding, sheet=sheet)
         roster.problems += coverage_problems(cfg, assigned) + renderer.stylesheet_problems()
     except PackgenError as exc:
-        fail(exc)
+        fail(exc, as_json)
     errors, warnings = roster.errors, roster.warnings
     failed = bool(errors) or (strict and bool(warnings))
     if as_json:
@@ -156,7 +159,7 @@ def plan(
 
             write_plan_export(export, plan_frames(cfg, report))
     except PackgenError as exc:
-        fail(exc)
+        fail(exc, as_json)
     if as_json:
         emit_json({**report.as_dict(), "problems": [p.as_dict() for p in roster.problems]})
         raise typer.Exit(1 if roster.errors else 0)
@@ -167,6 +170,8 @@ def plan(
 
         for renderable in plan_tables(cfg, report):
             out.print(renderable)
+        if export is not None:
+            out.print(f"exported: {export}", markup=False)
     raise typer.Exit(1 if roster.errors else 0)
 
 
@@ -195,7 +200,7 @@ def preview(
 
             write_booklet(cfg, view, pdf)
     except PackgenError as exc:
-        fail(exc)
+        fail(exc, as_json)
     if as_json:
         emit_json({**view.as_dict(), "pdf": str(pdf) if pdf else None})
         return
@@ -206,7 +211,9 @@ def preview(
 
 PrintRunOpt = Annotated[
     str,
-    typer.Option("--print-run", help="Combined PDFs for the print shop: one per plan, one for all, or none."),
+    typer.Option(
+        "--print-run", help="Combined PDFs for the print shop: plan (one per plan), all (one file) or none."
+    ),
 ]
 PadToOpt = Annotated[
     int,
@@ -237,7 +244,10 @@ def build(
         Path | None, typer.Option("--output", "-o", help="Output folder (default: ./output).")
     ] = None,
     jobs: Annotated[
-        int, typer.Option("--jobs", "-j", help="Worker processes (default: all cores).", min=0)
+        int,
+        typer.Option(
+            "--jobs", "-j", help="Worker processes (default: 0, one per core).", min=0, show_default=False
+        ),
     ] = 0,
     only: Annotated[
         str | None, typer.Option("--only", help="Only these member ids, comma separated.")
@@ -283,7 +293,7 @@ def build(
             )
         _show_result(cfg, result, as_json=as_json, quiet=quiet)  # Ctrl-C here too: no traceback
     except PackgenError as exc:
-        fail(exc)
+        fail(exc, as_json)
     except KeyboardInterrupt:
         # past rich: a Ctrl-C landing as rich ends a print leaves its console buffering for good
         print(
@@ -315,7 +325,7 @@ def merge(
 
         result = run_merge(cfg, sources, options, stage=stage_reporter(err, enabled=not (quiet or as_json)))
     except PackgenError as exc:
-        fail(exc)
+        fail(exc, as_json)
     _show_result(cfg, result, as_json=as_json, quiet=quiet)
 
 
@@ -386,7 +396,10 @@ def init(
         fail(exc)
     for path in created:
         out.print(f"created {path}", markup=False)
-    out.print(f"next: put your roster in {directory / 'profiles'} and run `packgen build`", markup=False)
+    step = "" if directory.resolve() == Path.cwd().resolve() else f"cd {directory}, "
+    out.print(
+        f"next: put your roster in {directory / 'profiles'}, {step}then run `packgen build`", markup=False
+    )
 
 
 @app.command()

@@ -255,6 +255,8 @@ def _read_workbook(path: Path, sheet: str | None) -> Table:
             chosen = sheet
         elif sheet.isdigit() and 1 <= int(sheet) <= len(names):
             chosen = names[int(sheet) - 1]
+        elif sheet.isdigit():
+            raise InputError(f"{path}: no sheet {sheet}; the file has {len(names)}: {', '.join(names)}")
         else:
             raise InputError(f"{path}: no sheet named '{sheet}'; the sheets are: {', '.join(names)}")
         worksheet = book[chosen]

@@ -136,6 +136,8 @@ def parse_condition(when: str) -> tuple[ast.Expr | None, str | None]:
     for node in ast.walk(tree):
         problem = _disallowed(node)
         if problem:
+            if isinstance(node, ast.Assign):
+                return None, f'a single = is not a comparison: {when}; compare with == (mobility == "abroad")'
             hint = (
                 f"; the functions a condition may call are {', '.join(FUNCTIONS)}"
                 if "calling" in problem

@@ -15,11 +15,11 @@ SAMPLE_ROSTER = (
     "D0003,王五,男,1975.9,东湖村党支部,在途,长途货运,货车司机,138 0000 0003,一般,否,,,,\r\n"
 )
 
-TEMPLATES_README = """Templates in this folder take precedence over packgen's built-in ones, file by file.
+TEMPLATES_README = """Templates in this folder take precedence over packgen's built-in ones.
 
 To change one part of the booklet, create booklet.html.j2 here that extends the built-in one and
-overrides only the blocks you need (cover, letter, toc, schedule, links, delivery, materials,
-records, contacts):
+overrides only the blocks you need, block by block (head, cover, letter, toc, schedule, links,
+delivery, materials, records, contacts, back):
 
     {% extends "builtin/booklet.html.j2" %}
     {% block letter %}

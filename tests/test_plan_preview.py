@@ -299,3 +299,28 @@ def test_init_copies_the_chapters_so_an_edit_shows_in_preview(run, tmp_path: Pat
         "pages": None,
     }
     assert json.loads(shown.output)["schedule"][0]["what"] == "本镇自编：党章十讲"
+
+
+def test_init_says_to_change_into_the_workspace_and_a_build_outside_one_says_what_to_do(
+    run, tmp_path: Path
+) -> None:
+    result = run("init", "ws")
+    assert (
+        result.stdout.splitlines()[-1]
+        == "next: put your roster in ws/profiles, cd ws, then run `packgen build`"
+    )
+    result = run("build")  # here, beside ws/, is no workspace
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"error: {tmp_path / 'profiles'}: no such file or folder, where the config looks for profiles; run "
+        "packgen inside a workspace (packgen init DIR makes one), give the profile files, or point -c at a "
+        "packgen.yaml\n"
+    )
+
+
+def test_plan_export_says_where_it_wrote(run, tmp_path: Path) -> None:
+    run("init", "ws")
+    result = run("plan", "-c", "ws/packgen.yaml", "--export", "plan.xlsx")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.endswith("exported: plan.xlsx\n")
+    assert (tmp_path / "plan.xlsx").is_file()

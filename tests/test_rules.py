@@ -375,3 +375,10 @@ def test_an_awkward_header_is_named_under_columns_for_rules(tmp_path: Path) -> N
     assert person.extra == {"离家里程": "800"}
     ((_, assignment),) = assign_plans(renamed, [person])
     assert assignment.rule == "远"
+
+
+def test_a_single_equals_sign_says_to_compare_with_two() -> None:
+    assert parse_condition('mobility = "abroad"') == (
+        None,
+        'a single = is not a comparison: mobility = "abroad"; compare with == (mobility == "abroad")',
+    )

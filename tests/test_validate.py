@@ -411,3 +411,18 @@ def test_a_member_a_rule_sends_materials_to_without_an_address_is_a_warning(run)
         "(delivered, but no address)\n"
     )
     assert result.stdout == "9 members read; 0 errors, 1 warning (--strict: warnings fail)\n"
+
+
+def test_json_gets_an_error_that_stops_the_command_as_data_too(run, tmp_path: Path) -> None:
+    (tmp_path / "empty.csv").write_bytes(b"")
+    result = run("validate", "--json", "empty.csv")
+    assert result.exit_code == 2
+    message = "empty.csv: the file is empty; export the roster again with its header row"
+    assert json.loads(result.stdout) == {"ok": False, "exit_code": 2, "error": message}
+    assert result.stderr == f"error: {message}\n"
+
+
+def test_a_sheet_number_past_the_last_says_how_many_there_are(run) -> None:
+    result = run("validate", DATA / "roster.xlsx", "--sheet", "3")
+    assert result.exit_code == 2
+    assert result.stderr == f"error: {DATA / 'roster.xlsx'}: no sheet 3; the file has 2: 花名册, 境外\n"
