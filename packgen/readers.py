@@ -199,6 +199,13 @@ def _decode(path: Path, raw: bytes, encoding: str | None, what: str) -> str:
             pass
     if b"\x00" in raw[:8192]:
         raise InputError(f"{path}: this looks like a binary file, not {what}")
+    mixed = _not_utf8_among_utf8(raw)
+    if mixed:
+        raise InputError(
+            f"{path}: line {mixed} is not UTF-8 while the rest of the file is (text pasted from a GBK "
+            "file?); type that line again or save the file once more as UTF-8 (if the whole file is GBK, "
+            "give --encoding gb18030)"
+        )
     for candidate in CSV_ENCODINGS:
         try:
             return raw.decode(candidate)
@@ -207,6 +214,26 @@ def _decode(path: Path, raw: bytes, encoding: str | None, what: str) -> str:
     raise InputError(
         f"{path}: neither UTF-8 nor GB18030 text; if it is text, give its encoding with --encoding"
     )
+
+
+def _not_utf8_among_utf8(raw: bytes) -> int | None:
+    """The first line that is not UTF-8 in a file whose other Chinese lines are, or None.
+
+    Such a file would otherwise be read whole as GB18030, which decodes nearly any bytes, and every
+    UTF-8 name in it would come out garbled. A GB18030 file has (nearly) no line that is valid UTF-8
+    with Chinese in it, so it is not mistaken for one.
+    """
+    good, bad = 0, []
+    for number, line in enumerate(raw.split(b"\n"), start=1):
+        if line.isascii():
+            continue
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            bad.append(number)
+        else:
+            good += 1
+    return bad[0] if bad and good >= len(bad) else None
 
 
 def _sniff_delimiter(text: str) -> str:

@@ -288,3 +288,19 @@ def test_a_folder_leaves_out_excel_lock_files_and_hidden_files(tmp_path: Path) -
     (tmp_path / "~$roster.xlsx").write_bytes(b"\x00" * 165)  # what Excel and WPS keep beside an open file
     (tmp_path / "._roster.csv").write_bytes(b"\x00\x05\x16\x07")  # macOS metadata on a USB stick
     assert readers.find_profiles([tmp_path]) == [tmp_path / "roster.csv"]
+
+
+def test_a_gbk_line_in_a_utf8_file_is_named_instead_of_garbling_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.csv"
+    text = "党员编号,姓名,所在党支部,备注\nA001,张三,东湖村党支部,\nA002,李四,东湖村党支部,"
+    path.write_bytes(text.encode("utf-8") + "腿脚不便".encode("gbk") + b"\n")
+    with pytest.raises(InputError) as caught:
+        read_table(path)
+    assert str(caught.value) == (
+        f"{path}: line 3 is not UTF-8 while the rest of the file is (text pasted from a GBK file?); type "
+        "that line again or save the file once more as UTF-8 (if the whole file is GBK, give --encoding "
+        "gb18030)"
+    )
+    gbk = tmp_path / "gbk.csv"  # a whole GBK file is still read as such
+    gbk.write_bytes((text + "腿脚不便\n").encode("gbk"))
+    assert read_table(gbk).rows[1].cells["备注"] == "腿脚不便"
