@@ -61,23 +61,25 @@ def find_profiles(paths: Iterable[Path]) -> list[Path]:
     """Expand folders into the profile files they hold (sorted); files are kept as given.
 
     A folder's hidden files are left out, and so are the lock files Excel and WPS keep beside an
-    open workbook (``~$花名册.xlsx``) and macOS's ``._`` files on a USB stick.
+    open workbook (``~$花名册.xlsx``), macOS's ``._`` files on a USB stick and a workspace's config
+    (``packgen validate .`` inside one).
     """
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found.extend(
-                sorted(
-                    p
-                    for p in path.iterdir()
-                    if p.suffix.lower() in PROFILE_SUFFIXES
-                    and p.is_file()
-                    and not p.name.startswith(("~$", "."))
-                )
-            )
+            found.extend(sorted(p for p in path.iterdir() if _is_profile(p)))
         else:
             found.append(path)
     return found
+
+
+def _is_profile(path: Path) -> bool:
+    return (
+        path.suffix.lower() in PROFILE_SUFFIXES
+        and not path.name.startswith(("~$", "."))
+        and path.name.lower() not in ("packgen.yaml", "packgen.yml")
+        and path.is_file()
+    )
 
 
 def read_table(path: Path, *, encoding: str | None = None, sheet: str | None = None) -> Table:
@@ -297,7 +299,8 @@ def _read_workbook(path: Path, sheet: str | None) -> Table:
         worksheet.reset_dimensions()  # trust the cells, not a stored (possibly huge) dimension
         try:
             merged = _merged_ranges(path, worksheet)
-            table = _table_from_records(path, worksheet.iter_rows(values_only=True), merged)
+            records = ([_shown(cell) for cell in row] for row in worksheet.iter_rows())
+            table = _table_from_records(path, records, merged)
         except InputError:
             raise
         except Exception as exc:
@@ -310,6 +313,21 @@ def _read_workbook(path: Path, sheet: str | None) -> Table:
             "--sheet NAME, or put every member in one sheet"
         )
     return table
+
+
+#: a number format that pads a whole number with zeros, maybe between quoted text: 0000, "QS"0000
+_PADDED = re.compile(r'^(?:"([^"]*)")?(0+)(?:"([^"]*)")?$')
+
+
+def _shown(cell: Any) -> Any:
+    """A cell's value, as Excel shows it when its number format pads a whole number with zeros (an
+    id typed 0012 into a column formatted 0000 is stored as 12), else as stored."""
+    value = cell.value
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and float(value).is_integer():
+        padded = _PADDED.match(getattr(cell, "number_format", None) or "")
+        if padded and len(padded[2]) > 1:
+            return f"{padded[1] or ''}{int(value):0{len(padded[2])}d}{padded[3] or ''}"
+    return value
 
 
 def _first_table(book: Any) -> str:

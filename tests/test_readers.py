@@ -304,3 +304,26 @@ def test_a_gbk_line_in_a_utf8_file_is_named_instead_of_garbling_the_file(tmp_pat
     gbk = tmp_path / "gbk.csv"  # a whole GBK file is still read as such
     gbk.write_bytes((text + "腿脚不便\n").encode("gbk"))
     assert read_table(gbk).rows[1].cells["备注"] == "腿脚不便"
+
+
+def test_a_number_formatted_with_leading_zeros_is_read_as_excel_shows_it(tmp_path: Path) -> None:
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["党员编号", "姓名", "联系电话"])
+    sheet.append([12, "张三", 5238800123])
+    sheet.append([7, "李四", 13800000002])
+    sheet["A2"].number_format = "0000"  # typed 0012: Excel keeps 12 and shows 0012
+    sheet["C2"].number_format = "00000000000"  # a landline with its leading 0
+    sheet["A3"].number_format = '"QS"0000'
+    book.save(tmp_path / "r.xlsx")
+    rows = read_table(tmp_path / "r.xlsx").rows
+    assert [(r.cells["党员编号"], r.cells["联系电话"]) for r in rows] == [
+        ("0012", "05238800123"),
+        ("QS0007", 13800000002),
+    ]
+
+
+def test_validate_dot_in_a_workspace_does_not_read_its_config_as_a_roster(tmp_path: Path) -> None:
+    write_csv(tmp_path / "roster.csv", "党员编号,姓名\nA1,张三\n")
+    (tmp_path / "packgen.yaml").write_text("organization: {}\n", encoding="utf-8")
+    assert readers.find_profiles([tmp_path]) == [tmp_path / "roster.csv"]
