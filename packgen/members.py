@@ -546,8 +546,21 @@ def _from_excel_serial(serial: int) -> dt.date:
     return date
 
 
+def parse_name(value: Any) -> str:
+    """A name; spaces inside a Chinese name (王　五, padded to line up with three-character names) go."""
+    text = _text(value)
+    if _HAN_NAME.fullmatch(text):
+        return "".join(text.split())
+    return text
+
+
+#: a name of Chinese characters, maybe with the middle dot of a transcribed name (买买提·艾力) and spaces
+_HAN_NAME = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff·・\s]+")
+
+
 NORMALISERS: dict[str, Any] = {
     "id": parse_id,
+    "name": parse_name,
     "notes": _lines,
     "birth": parse_birth,
     "phone": parse_phone,

@@ -6,6 +6,7 @@ The data comes from :mod:`packgen.plans` (the same content the booklet prints) a
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +31,7 @@ def find_member(
 
     A member whose row has errors was not read: ``problems`` (the roster's) say why.
     """
-    key = key.strip()
+    key = unicodedata.normalize("NFKC", key.strip())  # Ａ００１ typed with a Chinese IME is A001
     by_id = [(m, a) for m, a in assigned if m.id == key]
     if by_id:
         return by_id[0]

@@ -527,3 +527,11 @@ def test_birth_1975_1_from_a_spreadsheet_number_warns_it_may_mean_october(tmp_pa
         "meant, write 1975年10月 (a spreadsheet keeps 1975.10 as the number 1975.1 unless the column is "
         "formatted as Text)"
     ]
+
+
+@pytest.mark.parametrize(
+    ("written", "name"),
+    [("王\u3000五", "王五"), ("王 五", "王五"), ("买买提 · 艾力", "买买提·艾力"), ("Zhang San", "Zhang San")],
+)
+def test_spaces_padding_a_chinese_name_go_and_an_english_name_keeps_its_own(written: str, name: str) -> None:
+    assert member_from_mapping({"id": "A1", "name": written}).name == name

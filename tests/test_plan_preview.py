@@ -324,3 +324,10 @@ def test_plan_export_says_where_it_wrote(run, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert result.stdout.endswith("exported: plan.xlsx\n")
     assert (tmp_path / "plan.xlsx").is_file()
+
+
+def test_preview_finds_an_id_typed_in_full_width_characters(run, tmp_path: Path) -> None:
+    run("init", "ws")
+    result = run("preview", "Ｄ０００１", "-c", "ws/packgen.yaml")
+    assert result.exit_code == 0, result.output
+    assert "D0001" in result.stdout
