@@ -31,7 +31,8 @@ HEADER_ALIASES: dict[str, str] = {
     "党员编号": "id", "编号": "id", "id": "id", "memberid": "id",
     "姓名": "name", "name": "name", "党员姓名": "name",
     "性别": "gender", "gender": "gender", "sex": "gender",
-    "出生年月": "birth", "出生日期": "birth", "出生年月日": "birth", "dateofbirth": "birth", "dob": "birth", "birth": "birth", "birthdate": "birth", "born": "birth",
+    "出生年月": "birth", "出生日期": "birth", "出生年月日": "birth", "birth": "birth", "birthdate": "birth",
+    "dateofbirth": "birth", "dob": "birth", "born": "birth",
     "所在党支部": "branch", "所在支部": "branch", "党支部": "branch", "支部": "branch", "branch": "branch",
     "流动类型": "mobility", "流动去向": "mobility", "mobility": "mobility",
     "流入地": "location", "现居住地": "location", "现居地": "location", "所在地": "location",
@@ -373,7 +374,8 @@ def _member_from_row(
                 column=header,
             )
     for fld in REQUIRED:
-        if not values.get(fld) and not any(p.column == header_of.get(fld) for p in problems):
+        said = any(p.column == header_of.get(fld) and p.severity == "error" for p in problems)
+        if not values.get(fld) and not said:  # a value that was refused is not also "empty"
             problem(fld, f"{fld} is empty; every member needs one")
     if problems and any(p.severity == "error" for p in problems):
         who, name = str(values.get("id") or ""), str(values.get("name") or "")
