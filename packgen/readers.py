@@ -298,7 +298,14 @@ def _read_workbook(path: Path, sheet: str | None) -> Table:
         ]
         worksheet.reset_dimensions()  # trust the cells, not a stored (possibly huge) dimension
         try:
-            merged = _merged_ranges(path, worksheet)
+            merged, uncalculated = _sheet_xml(path, worksheet)
+            if uncalculated:
+                shown = ", ".join(uncalculated[:5]) + (" …" if len(uncalculated) > 5 else "")
+                raise InputError(
+                    f"{path}: {len(uncalculated)} cell(s) ({shown}) hold formulas that were never calculated "
+                    "(a program wrote the file, Excel or WPS did not save it); open it in Excel or WPS and "
+                    "save it again"
+                )
             records = ([_shown(cell) for cell in row] for row in worksheet.iter_rows())
             table = _table_from_records(path, records, merged)
         except InputError:
@@ -339,25 +346,39 @@ def _first_table(book: Any) -> str:
     return str(book.sheetnames[0])
 
 
-def _merged_ranges(path: Path, worksheet: Any) -> list[tuple[int, int, int, int]]:
-    """The sheet's merged cells as (first column, first row, last column, last row), 1-based.
+def _never_calculated(cell: Any) -> bool:
+    """A ``<c>`` with a formula and no value. A formula whose result is empty text has ``t="str"``
+    and an empty ``<v>``; an empty ``<v>`` with no type (a number) is what writers that do not
+    calculate leave."""
+    parts = {child.tag.rsplit("}", 1)[-1]: child for child in cell}
+    if "f" not in parts:
+        return False
+    value = parts.get("v")
+    return value is None or (not (value.text or "").strip() and cell.get("t") is None)
 
-    openpyxl's read-only mode does not report them, so they are read from the sheet's XML.
-    """
+
+def _sheet_xml(path: Path, worksheet: Any) -> tuple[list[tuple[int, int, int, int]], list[str]]:
+    """What openpyxl's read-only mode does not report, read from the sheet's XML: the merged cells as
+    (first column, first row, last column, last row), 1-based, and the cells holding a formula with
+    no computed value (read as empty)."""
     from xml.etree.ElementTree import iterparse
 
     from openpyxl.utils import range_boundaries
 
     part = getattr(worksheet, "_worksheet_path", None)
     if part is None:
-        return []
-    ranges = []
+        return [], []
+    ranges, uncalculated = [], []
     with zipfile.ZipFile(path) as archive, archive.open(part.lstrip("/")) as xml:
         for _, element in iterparse(xml):
-            if element.tag.endswith("}mergeCell") and element.get("ref"):
+            tag = element.tag.rsplit("}", 1)[-1]
+            if tag == "mergeCell" and element.get("ref"):
                 ranges.append(range_boundaries(element.get("ref")))
-            element.clear()
-    return [r for r in ranges if None not in r]
+            elif tag == "c" and _never_calculated(element):
+                uncalculated.append(element.get("r") or "?")
+            if tag != "f" and tag != "v":  # a cell's formula and value are looked at when the cell ends
+                element.clear()
+    return [r for r in ranges if None not in r], uncalculated
 
 
 # --- rows of cells -----------------------------------------------------------------------------
@@ -389,6 +410,17 @@ def _table_from_records(
             f"{path}: the file has no header row (a row naming the columns, such as 党员编号,姓名); "
             "export the roster again with its header row"
         )
+    header = rows[start]
+    if any(first == start + 1 and last == start + 2 for _, first, _, last in merged) and start + 1 < len(
+        rows
+    ):
+        # a header of two rows (党员编号 merged down over both, 基本信息 over 姓名, 性别 …): each column is
+        # named by its lower cell, or by the upper one merged down
+        lower = rows[start + 1]
+        header = [
+            lower[i] if i < len(lower) and not _is_blank(lower[i]) else header[i] for i in range(len(header))
+        ]
+        filled[start + 1] = 0  # not a member
     for first_column, first_row, last_column, last_row in merged:
         if first_row <= start + 1 or first_row > len(rows):
             continue  # the header's own merged cells name one column
@@ -400,7 +432,7 @@ def _table_from_records(
                 if _is_blank(line[column - 1]):
                     line[column - 1] = value
             filled[number - 1] = sum(not _is_blank(v) for v in line)
-    table = Table(path=path, headers=_headers(rows[start]), header_row=start + 1)
+    table = Table(path=path, headers=_headers(header), header_row=start + 1)
     width = len(table.headers)
     for index in range(start + 1, len(rows)):
         values = rows[index]

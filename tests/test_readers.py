@@ -327,3 +327,55 @@ def test_validate_dot_in_a_workspace_does_not_read_its_config_as_a_roster(tmp_pa
     write_csv(tmp_path / "roster.csv", "党员编号,姓名\nA1,张三\n")
     (tmp_path / "packgen.yaml").write_text("organization: {}\n", encoding="utf-8")
     assert readers.find_profiles([tmp_path]) == [tmp_path / "roster.csv"]
+
+
+def test_a_header_of_two_rows_names_each_column_by_its_lower_cell_or_the_one_merged_down(
+    tmp_path: Path,
+) -> None:
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["党员编号", "基本信息", None, "流动情况", None, "联系电话"])
+    sheet.append([None, "姓名", "性别", "所在党支部", "流动类型", None])
+    sheet.append(["A001", "张三", "男", "东湖村党支部", "省外", "13800000001"])
+    for cells in ("A1:A2", "B1:C1", "D1:E1", "F1:F2"):
+        sheet.merge_cells(cells)
+    book.save(tmp_path / "r.xlsx")
+    table = read_table(tmp_path / "r.xlsx")
+    assert table.headers == ["党员编号", "姓名", "性别", "所在党支部", "流动类型", "联系电话"]
+    assert [row.number for row in table.rows] == [3]
+    assert table.rows[0].cells["流动类型"] == "省外"
+
+
+def test_formulas_a_program_wrote_without_calculating_them_are_refused(tmp_path: Path) -> None:
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["党员编号", "姓名", "备注"])
+    sheet.append(['="A"&TEXT(1,"000")', "张三", None])  # openpyxl writes the formula, no computed value
+    book.save(tmp_path / "r.xlsx")
+    with pytest.raises(InputError) as caught:
+        read_table(tmp_path / "r.xlsx")
+    assert str(caught.value) == (
+        f"{tmp_path / 'r.xlsx'}: 1 cell(s) (A2) hold formulas that were never calculated (a program wrote "
+        "the file, Excel or WPS did not save it); open it in Excel or WPS and save it again"
+    )
+
+
+def test_a_formula_whose_computed_result_is_empty_text_is_a_blank_cell(tmp_path: Path) -> None:
+    """As Excel saves =IF(…, "", …): an empty <v> typed str."""
+    path = tmp_path / "r.xlsx"
+    book = Workbook()
+    book.active.append(["党员编号", "姓名", "备注"])
+    book.active.append(["A1", "张三", "x"])
+    book.save(path)
+    with zipfile.ZipFile(path) as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    sheet = parts["xl/worksheets/sheet1.xml"].decode()
+    cell = re.search(r'<c r="C2"[^>]*>.*?</c>', sheet)
+    assert cell is not None
+    parts["xl/worksheets/sheet1.xml"] = sheet.replace(
+        cell.group(0), '<c r="C2" t="str"><f>IF(1,"","x")</f><v></v></c>'
+    ).encode()
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+    assert read_table(path).rows[0].cells["备注"] in (None, "")
