@@ -221,6 +221,7 @@ def members_from_tables(tables: Iterable[Table], columns: Mapping[str, str] | No
     """Validate and normalise every row of every table, collecting all problems."""
     roster = Roster()
     seen: dict[str, str] = {}
+    folded: dict[str, tuple[str, str]] = {}  #: id in lower case -> (id as written, where)
     for table in tables:
         mapping = map_headers(table.headers, columns)
         fields_present = set(mapping.values())
@@ -301,7 +302,22 @@ def members_from_tables(tables: Iterable[Table], columns: Mapping[str, str] | No
                     )  # fmt: skip
                 )
                 continue
+            same = folded.get(member.id.casefold())
+            if same:
+                roster.problems.append(
+                    Problem(
+                        str(table.path),
+                        row.number,
+                        header_of.get("id"),
+                        f"differs only in upper/lower case from {same[0]} at {same[1]}; if they are one "
+                        "member, keep one row",
+                        member.id,
+                        "warning",
+                        table.row_word,
+                    )
+                )
             seen[member.id] = member.source
+            folded.setdefault(member.id.casefold(), (member.id, member.source))
             roster.members.append(member)
     return roster
 
@@ -469,8 +485,9 @@ def parse_phone(value: Any) -> str:
     digits = re.sub(r"[\s\-().]", "", text)
     if not re.fullmatch(r"\+?\d{5,15}", digits):
         raise ValueError("not a phone number; expected digits such as 138 1234 5678 or +86 138 1234 5678")
-    if digits.startswith("+86") and len(digits) == 14:
-        digits = digits[3:]
+    mobile = re.fullmatch(r"(?:\+|00)?86(1\d{10})", digits)  # China's code, with +, 00 or neither
+    if mobile:
+        digits = mobile.group(1)
     return digits
 
 

@@ -535,3 +535,18 @@ def test_birth_1975_1_from_a_spreadsheet_number_warns_it_may_mean_october(tmp_pa
 )
 def test_spaces_padding_a_chinese_name_go_and_an_english_name_keeps_its_own(written: str, name: str) -> None:
     assert member_from_mapping({"id": "A1", "name": written}).name == name
+
+
+@pytest.mark.parametrize("written", ["8613800000007", "0086 138 0000 0007", "+86 13800000007"])
+def test_a_mobile_with_the_country_code_written_any_way_is_the_mobile(written: str) -> None:
+    assert parse_phone(written) == "13800000007"
+
+
+def test_ids_that_differ_only_in_case_are_a_warning(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "r.csv", "党员编号,姓名\nA003,张三\na003,张三\n")
+    roster = load_roster([path])
+    assert [m.id for m in roster.members] == ["A003", "a003"]
+    assert [str(p) for p in roster.warnings] == [
+        f"{path}, row 3, column '党员编号': 'a003': differs only in upper/lower case from A003 at r.csv, "
+        "row 2; if they are one member, keep one row"
+    ]
