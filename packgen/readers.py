@@ -395,12 +395,16 @@ def _table_from_records(
     branch's members) gives its value to every cell it covers, as Excel shows it.
     """
     rows: list[list[Any]] = []
-    for number, record in enumerate(records, start=1):
-        if number > MAX_ROWS + 1:
+    used = 0  #: rows with something in them: empty rows a sheet formats down to row 250,000 do not count
+    for record in records:
+        values = list(record[:MAX_COLUMNS])
+        blank = all(_is_blank(v) for v in values)
+        used += not blank
+        if used > MAX_ROWS + 1:
             raise InputError(
                 f"{path}: more than {MAX_ROWS} rows, more than any roster; check that this is the right file"
             )
-        rows.append(list(record[:MAX_COLUMNS]))
+        rows.append([] if blank else values)  # a blank row kept small: only its number matters
     filled = [sum(not _is_blank(v) for v in values) for values in rows]
     start = next((i for i, n in enumerate(filled) if n >= 2), None)
     if start is None:

@@ -379,3 +379,19 @@ def test_a_formula_whose_computed_result_is_empty_text_is_a_blank_cell(tmp_path:
         for name, data in parts.items():
             archive.writestr(name, data)
     assert read_table(path).rows[0].cells["备注"] in (None, "")
+
+
+def test_empty_rows_a_sheet_is_formatted_down_to_do_not_count_towards_the_row_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(readers, "MAX_ROWS", 3)
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["党员编号", "姓名"])
+    sheet.append(["A1", "张三"])
+    for number in range(3, 40):
+        sheet.row_dimensions[number].height = 20  # formatted, empty
+        sheet.cell(number, 1).number_format = "@"
+    book.save(tmp_path / "r.xlsx")
+    table = read_table(tmp_path / "r.xlsx")
+    assert [row.number for row in table.rows] == [2]
