@@ -414,19 +414,11 @@ def _table_from_records(
             f"{path}: the file has no header row (a row naming the columns, such as 党员编号,姓名); "
             "export the roster again with its header row"
         )
-    header = rows[start]
-    if any(first == start + 1 and last == start + 2 for _, first, _, last in merged) and start + 1 < len(
-        rows
-    ):
-        # a header of two rows (党员编号 merged down over both, 基本信息 over 姓名, 性别 …): each column is
-        # named by its lower cell, or by the upper one merged down
-        lower = rows[start + 1]
-        header = [
-            lower[i] if i < len(lower) and not _is_blank(lower[i]) else header[i] for i in range(len(header))
-        ]
-        filled[start + 1] = 0  # not a member
+    header, last_header_row = _header(rows, start, merged)
+    if last_header_row > start + 1:
+        filled[start + 1] = 0  # the header's second row: not a member
     for first_column, first_row, last_column, last_row in merged:
-        if first_row <= start + 1 or first_row > len(rows):
+        if first_row <= last_header_row or first_row > len(rows):
             continue  # the header's own merged cells name one column
         value = rows[first_row - 1][first_column - 1] if first_column <= len(rows[first_row - 1]) else None
         for number in range(first_row, min(last_row, len(rows)) + 1):
@@ -446,6 +438,23 @@ def _table_from_records(
         overflow = [v for v in values[width:] if not _is_blank(v)]
         table.rows.append(Row(number=index + 1, cells=cells, overflow=overflow))
     return table
+
+
+def _header(
+    rows: list[list[Any]], start: int, merged: Sequence[tuple[int, int, int, int]]
+) -> tuple[list[Any], int]:
+    """The header's cells and its last row (1-based). A cell merged down from the header row over
+    the next makes a header of two rows (党员编号 over both, 基本信息 over 姓名, 性别 …): each column
+    is then named by its lower cell, or by the upper one merged down."""
+    upper = rows[start]
+    if start + 1 >= len(rows) or not any(
+        first == start + 1 and last == start + 2 for _, first, _, last in merged
+    ):
+        return upper, start + 1
+    lower = rows[start + 1]
+    width = max(len(upper), len(lower))
+    upper, lower = upper + [None] * (width - len(upper)), lower + [None] * (width - len(lower))
+    return [low if not _is_blank(low) else up for up, low in zip(upper, lower, strict=True)], start + 2
 
 
 def _headers(values: list[Any]) -> list[str]:
