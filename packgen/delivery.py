@@ -23,7 +23,7 @@ from packgen.assets import builtin_templates_dir
 from packgen.config import Config
 from packgen.errors import ConfigError
 from packgen.files import write_atomic
-from packgen.manifest import neutralise
+from packgen.manifest import csv_cell
 from packgen.members import format_phone
 from packgen.printrun import group_order
 from packgen.render import build_date, iso_utc
@@ -68,7 +68,7 @@ def delivery_csv(rows: list[dict[str, Any]]) -> str:
             "rounds": "、".join(row["rounds"]),
             "note": "" if row["address"] else NO_ADDRESS,
         }
-        writer.writerow([neutralise(values[key]) for key, _ in LIST_COLUMNS])
+        writer.writerow([csv_cell(values[key]) for key, _ in LIST_COLUMNS])
     return buffer.getvalue()
 
 

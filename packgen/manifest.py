@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
@@ -151,8 +152,21 @@ def manifest_csv(entries: Iterable[Entry]) -> str:
     writer.writerow(CSV_COLUMNS)
     for entry in entries:
         row = asdict(entry)
-        writer.writerow([neutralise(row[column]) for column in CSV_COLUMNS])
+        writer.writerow([csv_cell(row[column]) for column in CSV_COLUMNS])
     return buffer.getvalue()
+
+
+#: text Excel would read as a number and change: leading zeros (an id 0012, a landline 0523…), more
+#: digits than it keeps (an 18-digit ID number), a phone with its country code (+81…)
+_NUMBER_LIKE = re.compile(r"0\d+|\d{12,}|\+\d[\d ]*")
+
+
+def csv_cell(value: Any) -> Any:
+    """A CSV cell as Excel should show it: number-like text as ``="0012"`` (Excel's way to keep text
+    in a CSV, shown without quotes or sign), anything Excel would run as a formula prefixed with '."""
+    if isinstance(value, str) and _NUMBER_LIKE.fullmatch(value):
+        return f'="{value}"'
+    return neutralise(value)
 
 
 def neutralise(value: Any) -> Any:

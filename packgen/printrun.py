@@ -184,7 +184,9 @@ def _volumes(groups: dict[str, list[Entry]], order: str) -> list[tuple[str, int,
 
 
 #: Changes when this module writes a print run differently, so print runs written before are redone.
-FORMAT = 2  # 2: blank pages carry the booklet pages' trim and bleed boxes
+FORMAT = (
+    3  # 2: blank pages carry the booklet pages' trim and bleed boxes; 3: title, PDF 1.7, no empty streams
+)
 
 
 def _key(placements: list[Placement], entries: list[Entry], pad_to: int) -> str:
@@ -220,6 +222,8 @@ def combine(output: Path, placements: list[Placement], target: Path) -> tuple[in
             last = booklet.pages[-1].obj
             for _ in range(placement.blank):  # the sheet of the booklet's pages: trim and bleed too
                 blank = run.add_blank_page()
+                if "/Contents" in blank.obj:  # a page may have none; an empty compressed stream is no stream
+                    del blank.obj["/Contents"]
                 for box in ("/MediaBox", "/CropBox", "/BleedBox", "/TrimBox", "/ArtBox"):
                     if box in last:
                         blank.obj[box] = pikepdf.Array([float(v) for v in last[box]])
@@ -227,6 +231,8 @@ def combine(output: Path, placements: list[Placement], target: Path) -> tuple[in
             labels += [start, pikepdf.Dictionary(S=pikepdf.Name.D, P=f"{placement.id}-", St=1)]
     if labels:
         run.Root.PageLabels = pikepdf.Dictionary(Nums=pikepdf.Array(labels))
-    with atomic_output(target) as handle:
-        run.save(handle, deterministic_id=True)
+    run.docinfo["/Title"] = target.stem  # print-run-delivered-01: what the print shop's software lists
+    run.docinfo["/Creator"] = "packgen"
+    with atomic_output(target) as handle:  # 1.7 as the booklets are (they use transparency groups, 1.4)
+        run.save(handle, deterministic_id=True, min_version="1.7")
     return len(run.pages), sha256_file(target)

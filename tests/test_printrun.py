@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from booklets import words as words_on
 from conftest import pdftotext
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -214,3 +215,39 @@ def test_blank_pages_have_the_booklet_pages_sheet_with_trim_and_bleed(tmp_path: 
         ]
     assert pages == 4
     assert boxes == [[[0, 0, 612.28, 858.9], [0, 0, 612.28, 858.9], [8.5, 8.5, 603.78, 850.4]]] * 4
+
+
+def test_a_print_run_has_a_title_pdf_1_7_and_blank_pages_without_an_empty_stream(tmp_path: Path) -> None:
+    """What a print shop's preflight reads: the version the content needs, a title, valid streams."""
+    import pikepdf
+
+    booklet = pikepdf.Pdf.new()
+    booklet.add_blank_page(page_size=(419.53, 595.28))
+    booklet.save(tmp_path / "b.pdf")
+    combine(tmp_path, [Placement("B1", "甲", "b.pdf", 1, 1, 1)], tmp_path / "print-run-online.pdf")
+    with pikepdf.Pdf.open(tmp_path / "print-run-online.pdf") as run:
+        assert run.pdf_version == "1.7"
+        assert str(run.docinfo["/Title"]) == "print-run-online"
+        assert (
+            "/Contents" not in run.pages[1].obj
+        )  # a blank page needs none; an empty Flate stream is invalid
+
+
+@pytest.mark.parametrize("length", [20, 80, 120])
+def test_a_long_address_keeps_the_phone_and_dates_on_the_label(tmp_path: Path, length: int) -> None:
+    from packgen.config import load_config
+    from packgen.delivery import _environment, render_labels
+
+    config = load_config(workspace=tmp_path)
+    address = ("江苏省无锡市新吴区长江路" * 12)[: length - 4] + "402室"
+    row = {
+        "id": "T01", "name": "张建国", "branch": "东湖村党支部", "route": "一线", "address": address,
+        "phone": "13800000001", "rounds": ["2026-12-10", "2027-01-07", "2027-02-04"],
+    }  # fmt: skip
+    (tmp_path / "labels.pdf").write_bytes(render_labels(config, _environment(config), [row]))
+    label_bottom = 42.4 / 25.4 * 72  # the first label's lower edge, in points from the top
+    words = [w for page in words_on(tmp_path / "labels.pdf") for w in page]
+    last = max(w[4] for w in words)
+    assert any("402室" in w[0] for w in words) and any("2027-02-04" in w[0] for w in words)
+    assert [w[0] for w in words if w[0] in ("138", "0000", "0001")] == ["138", "0000", "0001"]  # the phone
+    assert last <= label_bottom, f"text ends {last:.1f} pt down, the label at {label_bottom:.1f}"

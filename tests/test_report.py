@@ -47,3 +47,31 @@ def test_export_to_unknown_kind_is_a_usage_error(run, tmp_path: Path) -> None:
     result = run("plan", PROFILES, "--export", tmp_path / "plan.pdf")
     assert result.exit_code == 2
     assert result.output == f"error: --export {tmp_path / 'plan.pdf'}: give a file ending in .xlsx or .csv\n"
+
+
+def test_xlsx_export_keeps_text_as_text_without_a_visible_apostrophe_and_is_readable(
+    run, tmp_path: Path
+) -> None:
+    roster = write_csv(
+        tmp_path / "r.csv",
+        '党员编号,姓名,所在党支部,指定学习方式\n0012,=HYPERLINK("x"),东湖村,自学\nA2,李四,西山村,\n',
+    )
+    export = tmp_path / "plan.xlsx"
+    assert run("plan", roster, "--export", export, "--quiet").exit_code == 0
+    sheet = openpyxl.load_workbook(export)["名单"]
+    first = [cell.value for cell in sheet[2]]
+    assert first[:2] == ["0012", '=HYPERLINK("x")']  # as written: text, not a formula, no apostrophe
+    assert sheet["B2"].data_type == "s"
+    assert first[5] == "本人或组织指定"  # how the plan was chosen, in words
+    assert sheet["A1"].font.b and sheet.freeze_panes == "A2" and sheet.auto_filter.ref == "A1:H3"
+    assert sheet.column_dimensions["G"].width > 20  # 理由 is read, not cut off
+
+
+def test_csv_export_keeps_number_like_text_as_excel_should_show_it(run, tmp_path: Path) -> None:
+    roster = write_csv(
+        tmp_path / "r.csv", "党员编号,姓名,所在党支部\n0012,张三,东湖村\n320123197510010011,李四,东湖村\n"
+    )
+    export = tmp_path / "plan.csv"
+    assert run("plan", roster, "--export", export, "--quiet").exit_code == 0
+    lines = export.read_text(encoding="utf-8-sig").splitlines()
+    assert lines[1].startswith('"=""0012""",张三,') and lines[2].startswith('"=""320123197510010011""",李四,')
