@@ -268,13 +268,16 @@ def booklet_content(config: Config, member: Member, assignment: Assignment) -> B
     return content
 
 
+NO_ADDRESS = "送学上门但没有邮寄地址 (delivered, but no address)"
+
+
 def coverage_gaps(key: str, plan: PlanConfig, member: Member) -> list[str]:
     """Why a member cannot be served by their plan as configured (empty when they can)."""
     gaps = []
     if not plan.materials:
         gaps.append("方案没有配置学习材料 (the plan has no materials)")
     if key == "delivered" and not member.address:
-        gaps.append("送学上门但没有邮寄地址 (delivered, but no address)")
+        gaps.append(NO_ADDRESS)
     if key == "online" and not plan.links:
         gaps.append("线上联学但方案没有配置任何链接 (online, but the plan has no links)")
     if key == "delivered" and not any(visits(r, member) for r in plan.rounds):
@@ -288,7 +291,7 @@ def coverage_problems(config: Config, assigned: Iterable[tuple[Member, Assignmen
     problems = []
     for member, assignment in assigned:
         for gap in coverage_gaps(assignment.plan, config.plans[assignment.plan], member):
-            if assignment.source == "override" and gap.startswith("送学上门但没有邮寄地址"):
+            if assignment.source == "override" and gap == NO_ADDRESS:
                 continue  # the member's row already says so (its 指定学习方式 asks for 送学上门)
             label = config.plans[assignment.plan].label
             message = f"{member.id} {member.name} ({label}): not covered: {gap}"

@@ -184,9 +184,8 @@ def _volumes(groups: dict[str, list[Entry]], order: str) -> list[tuple[str, int,
 
 
 #: Changes when this module writes a print run differently, so print runs written before are redone.
-FORMAT = (
-    3  # 2: blank pages carry the booklet pages' trim and bleed boxes; 3: title, PDF 1.7, no empty streams
-)
+#: 2: blank pages carry the booklet pages' trim and bleed boxes; 3: a title, PDF 1.7, no empty streams
+FORMAT = 3
 
 
 def _key(placements: list[Placement], entries: list[Entry], pad_to: int) -> str:
