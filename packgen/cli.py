@@ -329,6 +329,11 @@ def merge(
     _show_result(cfg, result, as_json=as_json, quiet=quiet)
 
 
+def _first_ids(ids: list[str]) -> str:
+    """The first ten ids of a note, and … when there are more."""
+    return ", ".join(ids[:10]) + (" …" if len(ids) > 10 else "")
+
+
 def _show_result(cfg: Config, result: BuildResult, *, as_json: bool, quiet: bool) -> NoReturn:
     from packgen.build import BOOKLETS_DIR, entry_dicts
 
@@ -354,18 +359,16 @@ def _show_result(cfg: Config, result: BuildResult, *, as_json: bool, quiet: bool
         if entry.plan:  # a row with errors has no plan: its errors are printed above, as problems
             err.print(f"failed: {entry.id} {entry.name}: {entry.error}", markup=False)
     if result.left_out:
-        shown = ", ".join(result.left_out[:10]) + (" …" if len(result.left_out) > 10 else "")
         err.print(
             f"note: {len(result.left_out)} member(s) outside this selection changed since their booklet "
-            f"here and are left out of the print runs: {shown}; a build without --only, --plan and "
-            "--branch renders them",
+            f"here and are left out of the print runs: {_first_ids(result.left_out)}; a build without "
+            "--only, --plan and --branch renders them",
             markup=False,
         )
     if result.removed:
-        shown = ", ".join(result.removed[:10]) + (" …" if len(result.removed) > 10 else "")
         err.print(
             f"note: removed the booklets of {len(result.removed)} member(s) no longer in the profiles "
-            f"from {result.output / BOOKLETS_DIR}: {shown}",
+            f"from {result.output / BOOKLETS_DIR}: {_first_ids(result.removed)}",
             markup=False,
         )
     if not quiet:

@@ -354,24 +354,24 @@ def _member_from_row(
 
     for header, raw in cells.items():
         fld = mapping.get(header, header)
-        if clean_text(raw) in EXCEL_ERRORS:
+        text = clean_text(raw)
+        if text in EXCEL_ERRORS:
             problem(
                 fld,
-                f"the cell shows Excel's error {clean_text(raw)}: the formula that fills it failed; "
+                f"the cell shows Excel's error {text}: the formula that fills it failed; "
                 "correct it in Excel and export again",
                 severity="error" if fld in FIELDS else "warning",
                 column=header,
             )
             if fld in FIELDS:
                 continue
-            raw = None
+            raw, text = None, ""
         if fld not in FIELDS:
-            extra[fld] = clean_text(raw)
+            extra[fld] = text
             continue
         if isinstance(raw, (dict, list)):
             problem(fld, "expected one value, not a list or mapping", column=header)
             continue
-        text = clean_text(raw)
         if fld in values and values[fld] not in ("", None) and text:
             _check_same(table, number, header, fld, values[fld], raw, header_of, problems)
             continue  # two columns for one field: the first non-empty wins
@@ -476,11 +476,7 @@ def parse_phone(value: Any) -> str:
     text = unicodedata.normalize("NFKC", clean_text(value))
     if not text:
         return ""
-    if re.fullmatch(r"\d(?:\.\d+)?[eE]\+\d+", text):
-        raise ValueError(
-            "Excel wrote this phone number as a rounded number; format the column as Text in Excel, "
-            "type the numbers again and export once more"
-        )
+    _refuse_rounded(text, "phone number", "numbers")
     text = re.sub(r"^(\+?\d+)\.0+$", r"\1", text)  # 13812345678.0: a number a spreadsheet wrote as decimal
     digits = re.sub(r"[\s\-().]", "", text)
     if not re.fullmatch(r"\+?\d{5,15}", digits):
@@ -532,12 +528,17 @@ def parse_birth(value: Any) -> dt.date | None:
 def parse_id(value: Any) -> str:
     """A member id; full-width letters and digits typed with a Chinese IME become ASCII."""
     text = unicodedata.normalize("NFKC", _text(value))
+    _refuse_rounded(text, "id", "ids")
+    return text
+
+
+def _refuse_rounded(text: str, what: str, these: str) -> None:
+    """Refuse a value Excel wrote in scientific notation (1.38E+10): its digits are lost."""
     if re.fullmatch(r"\d(?:\.\d+)?[eE]\+\d+", text):
         raise ValueError(
-            "Excel wrote this id as a rounded number; format the column as Text in Excel, type the ids "
-            "again and export once more"
+            f"Excel wrote this {what} as a rounded number; format the column as Text in Excel, type the "
+            f"{these} again and export once more"
         )
-    return text
 
 
 #: what a spreadsheet cell shows when the formula that fills it fails
