@@ -232,6 +232,9 @@ def baseline_in_process(html_files: list[Path], base_url: str, folder: Path) -> 
     """(b): one Python process, ``HTML(...).write_pdf()`` per member, as the WeasyPrint docs show."""
     from weasyprint import HTML
 
+    from packgen import speedups
+
+    speedups.uninstall()  # WeasyPrint as a user's loop has it
     start = time.perf_counter()
     for path in html_files:
         HTML(filename=str(path), base_url=base_url).write_pdf(folder / (path.stem + ".pdf"))

@@ -10,7 +10,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from packgen import __version__
+from packgen import __version__, speedups
 from packgen.fonts import (
     SANS_STACK,
     SERIF_STACK,
@@ -38,6 +38,11 @@ def diagnose() -> dict[str, Any]:
         report["weasyprint"] = weasyprint.__version__
         number = pango.pango_version()  # e.g. 15012 for 1.50.12
         report["pango"] = f"{number // 10000}.{number // 100 % 100}.{number % 100}"
+        report["shortcuts"] = (
+            "on"
+            if speedups.supported()
+            else f"off: checked for WeasyPrint {', '.join(speedups.CHECKED)}x only"
+        )
     except Exception as exc:  # OSError when Pango is missing, ImportError when WeasyPrint is
         report["weasyprint"] = None
         report["problems"].append(
@@ -81,6 +86,8 @@ def show_diagnosis(console: Console, report: dict[str, Any]) -> None:
     table.add_column(overflow="fold")
     for key in ("packgen", "python", "platform", "weasyprint", "pango", "harfbuzz_subset"):
         table.add_row(key, str(report.get(key) or "missing"))
+    if "shortcuts" in report:  # same booklets either way; off, builds take ~30 % longer
+        table.add_row("rendering shortcuts", report["shortcuts"])
     for role, found in report["fonts_used"].items():
         table.add_row(f"font for {role}", f"{found[0]} ({found[1]})" if found else "none")
     families = sorted({f["family"] for f in report["chinese_fonts"]})

@@ -202,9 +202,12 @@ def test_doctor_names_the_fonts_booklets_print_with(run) -> None:
 
     number = pango.pango_version()
     assert report["pango"] == f"{number // 10000}.{number // 100 % 100}.{number % 100}"
+    assert report["shortcuts"] == "on"  # packgen/speedups.py: checked for this WeasyPrint
     text = run("doctor").output
     line = next(line for line in text.splitlines() if "font for body text" in line)
     assert body[0] in line
+    line = next(line for line in text.splitlines() if "rendering shortcuts" in line)
+    assert line.split("shortcuts")[1].strip(" │|") == "on"
 
 
 def edit_online_plan(workspace: Path, edit: Callable[[dict[str, Any]], object]) -> None:
@@ -267,6 +270,18 @@ def test_a_footer_box_added_by_a_template_shares_the_bottom_margin(tmp_path: Pat
     texts = page_texts(pdf)
     for number, text in enumerate(texts[1:], start=2):  # the cover has no footer
         assert "内部资料 注意保存" in text and f"第 {number} 页 / 共 {len(texts)} 页" in text, text
+
+
+def test_the_page_number_is_centred_on_every_page_but_the_cover(tmp_path: Path) -> None:
+    pdf = tmp_path / "b.pdf"
+    render_online_member(small_workspace(tmp_path / "ws"), pdf)
+    pages = words(pdf)
+    width = 148 * MM  # A5
+    for number, page in enumerate(pages[1:], start=2):
+        footer = [w for w in page if w[2] > 194 * MM]  # the bottom margin (17 mm): below the text
+        assert [w[0] for w in footer] == ["第", str(number), "页", "/", "共", str(len(pages)), "页"]
+        middle = (footer[0][1] + footer[-1][3]) / 2
+        assert abs(middle - width / 2) < 0.5, (number, middle, width / 2)
 
 
 def test_long_schedule_breaks_between_rows_and_repeats_its_header(tmp_path: Path) -> None:

@@ -1,0 +1,104 @@
+"""WeasyPrint with packgen's shortcuts writes the same bytes as without them, and they are in use."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from booklets import small_workspace
+from weasyprint import HTML
+
+from packgen import speedups
+from packgen.build import read_and_assign
+from packgen.config import load_config
+from packgen.plans import booklet_content
+from packgen.render import Renderer
+
+
+@pytest.fixture
+def toggle() -> Iterator[None]:
+    """Tests switch the shortcuts on and off; leave them as the process had them."""
+    had = bool(speedups._originals)
+    yield
+    speedups.install() if had else speedups.uninstall()
+
+
+def _both(render) -> tuple[bytes, bytes]:
+    """``render()`` with WeasyPrint as it is, then with the shortcuts."""
+    speedups.uninstall()
+    plain = render()
+    assert speedups.install()
+    return plain, render()
+
+
+def test_the_shortcuts_are_in_place_for_the_installed_weasyprint(toggle: None) -> None:
+    # fails when WeasyPrint is upgraded past the versions they were checked against: check them
+    # again (this file) and add the version to speedups.CHECKED
+    speedups.uninstall()
+    assert speedups.install()
+
+
+def test_booklets_are_byte_identical_with_and_without_the_shortcuts(tmp_path: Path, toggle: None) -> None:
+    workspace = small_workspace(tmp_path / "ws")
+    config = load_config(workspace=workspace)
+    _, assigned = read_and_assign(config, [workspace / "profiles"])
+    renderer = Renderer(config)
+    for member, assignment in assigned:
+        content = booklet_content(config, member, assignment)
+        plain, fast = _both(lambda: renderer.pdf(content))  # noqa: B023 - called at once
+        assert plain == fast
+        renderer.fast = False  # and the whole booklet in one document
+        plain, fast = _both(lambda: renderer.pdf(content))  # noqa: B023
+        assert plain == fast
+        renderer.fast = True
+
+
+#: pages of every kind the page rules can tell apart, with a different header on each kind
+PAGES = """
+<style>
+@page { size: A6; margin: 15mm; @top-center { content: "p" counter(page) "/" counter(pages); }
+        @bottom-left { content: string(title); } }
+@page :first { @top-center { content: "first"; color: red; } }
+@page :left { margin-left: 25mm; @bottom-right { content: "left"; } }
+@page :right { @bottom-right { content: "right"; width: 40mm; } }
+@page :blank { @top-center { content: "blank"; } }
+@page wide { size: A6 landscape; @top-left { content: "wide " counter(page); } }
+h1 { string-set: title content(); break-before: right; }
+.wide { page: wide; }
+</style>
+<h1>一 甲</h1><p>正文。</p><h1>二 乙</h1><p>正文。</p>
+<div class="wide"><p>横页 Latin text, DejaVu: ünïcødé.</p><p style="break-before: page">再一页</p></div>
+<h1>三 丙</h1><p style="font-family: 'DejaVu Sans'">TrueType: Glyphs ∑ ≈ ∞</p>
+<p style="font-family: 'Noto Serif CJK SC'">宋体 CFF 字形</p>
+"""
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        "",
+        # selects by index: every page's styles are computed, as WeasyPrint does
+        "<style>@page :nth(3) { @top-center { content: 'third'; } } @page wide:nth(2) { margin: 5mm; }</style>",
+    ],
+    ids=["kinds", "nth"],
+)
+def test_pages_of_every_kind_and_fonts_of_both_outlines_are_byte_identical(extra: str, toggle: None) -> None:
+    html = f"<html><head><meta charset='utf-8'>{extra}</head><body>{PAGES}</body></html>"
+    plain, fast = _both(lambda: HTML(string=html, base_url="file:///nowhere/").write_pdf())
+    assert plain == fast
+    document = HTML(string=html, base_url="file:///nowhere/").render()
+    assert len(document.pages) >= 7  # first, right, left, blank, two wide pages and the last chapter
+
+
+def test_pages_of_one_kind_share_their_styles(monkeypatch: pytest.MonkeyPatch, toggle: None) -> None:
+    computed = []
+    assert speedups.install()
+    original = speedups._originals["page_styles"]
+    monkeypatch.setitem(
+        speedups._originals, "page_styles", lambda *args: computed.append(args[0]) or original(*args)
+    )
+    body = "".join(f"<p style='break-before: page'>{n}</p>" for n in range(10))
+    HTML(string=f"<style>@page {{ @bottom-center {{ content: counter(page); }} }}</style>{body}").render()
+    # the first page, the first right-hand page after it, the first left-hand one
+    assert [(t.index, t.side) for t in computed] == [(0, "right"), (1, "left"), (2, "right")]
