@@ -101,5 +101,5 @@ def test_pages_of_one_kind_share_their_styles(monkeypatch: pytest.MonkeyPatch, t
     )
     body = "".join(f"<p style='break-before: page'>{n}</p>" for n in range(10))
     HTML(string=f"<style>@page {{ @bottom-center {{ content: counter(page); }} }}</style>{body}").render()
-    # the first page, the first right-hand page after it, the first left-hand one
+    # the first page, then the first left-hand page and the first right-hand one after it
     assert [(t.index, t.side) for t in computed] == [(0, "right"), (1, "left"), (2, "right")]
