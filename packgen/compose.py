@@ -10,14 +10,20 @@ for each member is most of a booklet's cost. So a booklet is made of several Wea
   in a folder for the build's other render processes (:class:`SharedCache`);
 - the **personal** document: the whole booklet with one blank placeholder page where each shared page
   goes. The placeholders carry the shared pages' anchors and bookmarks, so running headers,
-  "page X of Y", links and the table of contents' page numbers come out as in a full render.
+  "page X of Y" and links come out as in a full render.
+
+A shared section with links to anchors in the booklet (``href="#…"``: the table of contents) is a run
+of its own, rendered for its place in the booklet: its document counts pages from the booklet page the
+run starts on, and holds each anchor it links to elsewhere on a page numbered as in the booklet, so
+``target-counter()`` prints the booklet's page numbers. It is rendered again only where that place
+differs (a member whose personal pages run longer), and its links are kept.
 
 :func:`overlay` then draws each shared page onto its placeholder as a form XObject (pikepdf), without
 parsing or rewriting any content stream. The booklet has the same pages, the same text on every page
 and the same outline as a plain render of the whole HTML (``tests/test_compose.py`` compares them).
-Web links on shared pages are kept; a link from a shared page to an anchor elsewhere in the booklet
-is not, and a shared section must not set running strings (``string-set``) nor continue CSS counters
-from the personal pages (a run's document counts from zero).
+Links on shared pages are kept (a link to an anchor leads to its page). A shared section must not
+set running strings (``string-set``) nor continue CSS counters from the personal pages (a run's
+document counts from zero).
 
 The template marks what is shared: ``{% call shared() %}<section class="chapter" …>{% endcall %}``.
 Each shared section starts on a new page and uses the page style of the pages around it. A run's
@@ -36,7 +42,7 @@ import pickle
 import re
 import sys
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,6 +60,10 @@ SECTION_ID = "packgen-shared-{}"  #: the id given to a shared section that has n
 #: an HTML comment, so the text checks of the rendered HTML never see it
 _TOKEN = "<!--packgen-shared:{}-->"
 _TOKEN_RE = re.compile(r"<!--packgen-shared:(\d+)-->")
+#: a link to an anchor in the same booklet, and an element's id
+_INTERNAL_LINK_RE = re.compile(r"""<a\b[^>]*?\shref\s*=\s*["']?#([^"'\s>]+)""", re.IGNORECASE)
+_ID_RE = re.compile(r"""<[a-z][^>]*?\sid\s*=\s*["']?([^"'\s>]+)""", re.IGNORECASE)
+STUBS_ID = "packgen-stubs"  #: marks the first page after a run that holds the anchors it links to
 _BODY_RE = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
 #: title and meta tags name the member but do not change a page; the shared document drops them
 _HEAD_NOISE_RE = re.compile(r"<title>.*?</title>|<meta\b[^>]*>", re.IGNORECASE | re.DOTALL)
@@ -83,6 +93,11 @@ class Split:
         """The HTML of one run of shared sections: the booklet's head, then the sections alone."""
         return f"{self.head}{''.join(self.sections[i] for i in self.runs[run])}\n</body></html>"
 
+    def targets(self, run: int) -> list[str]:
+        """The anchors elsewhere in the booklet that a run links to: it is rendered for its place
+        in the booklet when there are any (see :func:`paged_html_for`)."""
+        return _targets(self.sections[i] for i in self.runs[run])
+
 
 def split(render: Callable[[Callable[..., Markup]], str]) -> Split:
     """Render a booklet's HTML once with ``render(hook)`` and take the shared sections out of it."""
@@ -100,13 +115,15 @@ def split(render: Callable[[Callable[..., Markup]], str]) -> Split:
     styles = "".join(m.group(0) for m in _BODY_STYLE_RE.finditer(text, body.end()))
     marked = [_mark(s, SECTION_ID.format(i)) for i, s in enumerate(sections)]
     runs: list[list[int]] = []
-    previous_end = -1
+    previous_end, alone = -1, False
     for token in _TOKEN_RE.finditer(text):
-        if runs and not text[previous_end : token.start()].strip():
-            runs[-1].append(int(token.group(1)))
+        section = int(token.group(1))
+        linking = bool(_targets([sections[section]]))  # rendered for its place: a run of its own
+        if runs and not text[previous_end : token.start()].strip() and not linking and not alone:
+            runs[-1].append(section)
         else:
-            runs.append([int(token.group(1))])
-        previous_end = token.end()
+            runs.append([section])
+        previous_end, alone = token.end(), linking
     return Split(
         personal=text,
         head=f"{head}<style>{NO_MARGIN_BOXES}</style>\n{body.group(0)}\n{styles}",
@@ -114,6 +131,14 @@ def split(render: Callable[[Callable[..., Markup]], str]) -> Split:
         ids=[anchor for _, anchor in marked],
         runs=runs,
     )
+
+
+def _targets(sections: Iterable[str]) -> list[str]:
+    """The anchors ``sections`` link to that none of them holds, in order."""
+    sections = list(sections)
+    own = {html.unescape(found) for section in sections for found in _ID_RE.findall(section)}
+    linked = [html.unescape(found) for section in sections for found in _INTERNAL_LINK_RE.findall(section)]
+    return [name for name in dict.fromkeys(linked) if name not in own]
 
 
 def _mark(section: str, anchor: str) -> tuple[str, str]:
@@ -166,18 +191,21 @@ class SharedPart:
             )
             links = [
                 shared.make_indirect(pikepdf.Dictionary({k: v for k, v in a.items() if k != "/P"}))
-                for a in _uri_links(page)
+                for a in _links(page)
             ]
             self._forms[index] = (form, links)
         return self._forms[index]
 
 
-def _uri_links(page: Any) -> list[Any]:
-    """The web links of a shared page (links inside the shared document would point nowhere)."""
+def _links(page: Any) -> list[Any]:
+    """The links of a shared page: web links, and links to a named anchor, which the booklet has too."""
+    import pikepdf
+
     return [
         annot
         for annot in page.obj.get("/Annots", [])
-        if annot.get("/Subtype") == "/Link" and annot.get("/A", {}).get("/S") == "/URI"
+        if annot.get("/Subtype") == "/Link"
+        and (annot.get("/A", {}).get("/S") == "/URI" or isinstance(annot.get("/Dest"), pikepdf.String))
     ]
 
 
@@ -191,13 +219,14 @@ def read_shared(document: Any, pdf: bytes, ids: list[str]) -> SharedPart:
     starts = [where.get(i, -1) for i in ids]
     if -1 in starts or starts != sorted(starts):
         raise ValueError(f"the shared sections {ids} are not each found on their own pages")
-    bounds = [*starts, len(document.pages)]
-    pages = document.pages[starts[0] :]
+    end = where.get(STUBS_ID, len(document.pages))  # the pages after it only hold anchors
+    bounds = [*starts, end]
+    pages = document.pages[starts[0] : end]
     return SharedPart(
         pdf=pdf,
         start=starts[0],
         counts=[bounds[i + 1] - bounds[i] for i in range(len(ids))],
-        anchors=firsts[starts[0] :],
+        anchors=firsts[starts[0] : end],
         bookmarks=[[(level, label) for level, label, *_ in p.bookmarks] for p in pages],
     )
 
@@ -212,6 +241,41 @@ def shared_html_for(shared: str, first_page_left: bool) -> str:
     assert body is not None
     blank = '<div style="break-after: page"></div>' * (1 if first_page_left else 2)
     return f"{shared[: body.end()]}{blank}{shared[body.end() :]}"
+
+
+def paged_html_for(shared: str, first_page: int, anchors: dict[str, int]) -> str:
+    """The document of a run that links to ``anchors`` (name: booklet page number) elsewhere in the
+    booklet, for its place: it starts on booklet page ``first_page`` and on the same side.
+
+    The last blank page before the run sets the page counter to ``first_page - 1``; after the run,
+    a page for each page number holds the anchors that are on it in the booklet. ``target-counter()``
+    then gives the booklet's numbers; only the run's own pages are drawn into the booklet.
+    """
+    body = _BODY_RE.search(shared)
+    assert body is not None
+    numbers = sorted({first_page - 1, *anchors.values()})
+    rules = "".join(f"@page packgen-page-{n} {{ counter-reset: page {n}; }}" for n in numbers)
+    blank = '<div style="break-after: page"></div>' if first_page % 2 else ""  # the run starts on the right
+    blank += f'<div style="break-after: page; page: packgen-page-{first_page - 1}"></div>'
+    stubs: list[str] = []
+    for number in sorted(set(anchors.values())):
+        names = "".join(f'<div id="{html.escape(a)}"></div>' for a, n in anchors.items() if n == number)
+        marker = "" if stubs else f'<div id="{STUBS_ID}"></div>'
+        stubs.append(f'<div style="break-before: page; page: packgen-page-{number}">{marker}{names}</div>')
+    tail = "".join(stubs)
+    end = shared.rindex("</body>")
+    return (
+        f"{shared[: body.end()]}<style>{rules}</style>{blank}{shared[body.end() : end]}{tail}{shared[end:]}"
+    )
+
+
+def anchor_pages(document: Any) -> dict[str, int]:
+    """The booklet page number (from 1) each anchor of a rendered document is first found on."""
+    where: dict[str, int] = {}
+    for number, page in enumerate(document.pages, start=1):
+        for name in page.anchors:
+            where.setdefault(name, number)
+    return where
 
 
 def with_placeholders(booklet: Split, parts: list[SharedPart]) -> str:
@@ -244,11 +308,8 @@ def _css_string(text: str) -> str:
 
 def first_pages(document: Any, booklet: Split) -> list[int]:
     """The index of each run's first placeholder page in a rendered personal document."""
-    where: dict[str, int] = {}
-    for number, page in enumerate(document.pages):
-        for name in page.anchors:
-            where.setdefault(name, number)
-    return [where[booklet.ids[run[0]]] for run in booklet.runs]
+    where = anchor_pages(document)
+    return [where[booklet.ids[run[0]]] - 1 for run in booklet.runs]
 
 
 def overlay(personal_pdf: bytes, parts: list[SharedPart], firsts: list[int]) -> bytes:
@@ -305,11 +366,11 @@ class SharedCache:
     def __len__(self) -> int:
         return len(self._parts)
 
-    def get(self, shared: str, first_page_left: bool, render: Callable[[str], SharedPart]) -> SharedPart:
-        key = hashlib.sha256(f"{int(first_page_left)}\n{shared}".encode()).hexdigest()
+    def get(self, html: str, render: Callable[[str], SharedPart]) -> SharedPart:
+        """The run rendered from ``html`` (see :func:`shared_html_for`, :func:`paged_html_for`)."""
+        key = hashlib.sha256(html.encode()).hexdigest()
         part = self._parts.get(key)
         if part is None:
-            html = shared_html_for(shared, first_page_left)
             part = self._parts[key] = self._shared(key, html, render) if self.folder else render(html)
             while len(self._parts) > self.size:
                 self._parts.popitem(last=False)

@@ -159,6 +159,8 @@ class Renderer:
         self._image_cache: dict[str, Any] = {}
         self._shared = compose.SharedCache(folder=shared_folder)
         self._sided_heads: dict[str, bool] = {}
+        #: where each run that links elsewhere in the booklet was last placed (see ``_composed``)
+        self._places: dict[str, tuple[int, dict[str, int]]] = {}
         #: False renders every booklet whole, as a plain WeasyPrint loop would (tests compare the two)
         self.fast = True
 
@@ -333,8 +335,19 @@ class Renderer:
 
         A run must start on the same side of the sheet (left or right page) as in a whole render, so
         mirrored margins stay right: each run is first taken as starting on a right-hand page, and
-        rendered again for the other side when the personal part puts it on a left-hand one.
+        rendered again for the other side when the personal part puts it on a left-hand one. A run
+        that links elsewhere in the booklet (the table of contents) is rendered for its place: the
+        page it starts on and the pages of the anchors it links to, as the personal part puts them
+        (at first as for the previous booklet with the same run, which is most often right).
         """
+        runs = range(len(booklet.runs))
+        shared = [booklet.run_html(run) for run in runs]
+        targets = [booklet.targets(run) for run in runs]
+        left = [False] * len(booklet.runs)
+        places = [
+            self._places.get(shared[run], (2, dict.fromkeys(targets[run], 1))) if targets[run] else None
+            for run in runs
+        ]
 
         def part(run: int) -> compose.SharedPart:
             def render(html: str) -> compose.SharedPart:
@@ -342,22 +355,31 @@ class Renderer:
                 ids = [booklet.ids[i] for i in booklet.runs[run]]
                 return compose.read_shared(document, document.write_pdf(), ids)
 
-            return self._shared.get(booklet.run_html(run), left[run], render)
+            place = places[run]
+            if place is not None:
+                return self._shared.get(compose.paged_html_for(shared[run], *place), render)
+            return self._shared.get(compose.shared_html_for(shared[run], left[run]), render)
 
-        left = [False] * len(booklet.runs)
+        sided = self._sided(booklet.head)
         personal = ""
-        for _ in range(2 if self._sided(booklet.head) else 1):
-            parts = [part(run) for run in range(len(booklet.runs))]
+        for _ in range(3):
+            parts = [part(run) for run in runs]
             html = compose.with_placeholders(booklet, parts)
             if html != personal:
                 personal, document = html, self._document(html)
             firsts = compose.first_pages(document, booklet)
-            wrong = [run for run, first in enumerate(firsts) if (first % 2 == 1) != left[run]]
-            if not wrong or not self._sided(booklet.head):
+            where = compose.anchor_pages(document)
+            wrong = False
+            for run, first in enumerate(firsts):
+                if places[run] is not None:
+                    place = (first + 1, {name: where[name] for name in targets[run] if name in where})
+                    wrong |= place != places[run]
+                    places[run] = self._places[shared[run]] = place
+                elif sided and (first % 2 == 1) != left[run]:
+                    left[run], wrong = not left[run], True
+            if not wrong:
                 return compose.overlay(document.write_pdf(), parts, firsts)
-            for run in wrong:
-                left[run] = not left[run]
-        return self._document(self.html(content)).write_pdf()  # the layout differs by side: render whole
+        return self._document(self.html(content)).write_pdf()  # the layout keeps changing: render whole
 
     def _sided(self, head: str) -> bool:
         """Whether left- and right-hand pages may look different (``@page :left`` …, mirrored margins).

@@ -81,18 +81,24 @@ def test_fast_booklets_read_like_full_renders(tmp_path: Path) -> None:
         for number, (got, want) in enumerate(zip(fast_pages, full_pages, strict=True), start=1):
             assert got == want, f"{content.member.id} page {number} differs"
         assert outline(fast) == outline(full)
+        assert internal_links(fast) == internal_links(full) != []  # the contents page's entries
         combined = PdfWriter()  # as a print run combines booklets
         combined.append(PdfReader(io.BytesIO(fast)))
         combined.write(io.BytesIO())
         words = [" ".join(w for w, _, _ in page) for page in fast_pages]
         chapter_page = next(page for page in words if "第一章" in page.split())
         assert content.member.name in chapter_page and f"共 {len(fast_pages)} 页" in chapter_page
-    # the default pages are the same on both sides: each distinct run was rendered once, for one side
-    runs = set()
+    # the default pages are the same on both sides: each distinct run was rendered once, for one
+    # side; the table of contents (it links elsewhere in the booklet) once as it first came, then
+    # once for its place, the same for all members on one plan
+    runs: set[str] = set()
+    linking: set[str] = set()
     for content in contents(config, PLAN_MEMBERS):
         booklet = compose.split(lambda hook, content=content: renderer._html(content, hook))
-        runs |= {booklet.run_html(run) for run in range(len(booklet.runs))}
-    assert len(renderer._shared) == len(runs) >= 4
+        for run in range(len(booklet.runs)):
+            (linking if booklet.targets(run) else runs).add(booklet.run_html(run))
+    assert linking and len(runs) >= 4
+    assert len(renderer._shared) == len(runs) + 2 * len(linking)
 
 
 def test_render_workers_of_one_build_render_each_shared_run_once(tmp_path: Path) -> None:
@@ -122,9 +128,9 @@ def test_a_shared_folder_that_is_gone_costs_time_not_the_booklet(tmp_path: Path)
         made.append(html)
         return compose.SharedPart(pdf=b"%PDF", start=1, counts=[1], anchors=[["a"]], bookmarks=[[]])
 
-    part = cache.get("<html><body><section>x</section></body></html>", False, render)
+    part = cache.get("<html><body><section>x</section></body></html>", render)
     assert part.counts == [1] and len(made) == 1
-    assert cache.get("<html><body><section>x</section></body></html>", False, render) is part
+    assert cache.get("<html><body><section>x</section></body></html>", render) is part
 
 
 MIRRORED_CSS = """
@@ -177,6 +183,7 @@ def test_chapters_keep_their_side_links_and_quoted_titles(tmp_path: Path) -> Non
         chapter_page = dict(outline(full))['A chapter "quoted" \\ with a link']
         sides.add(chapter_page % 2)
         assert uris(fast) == uris(full) != []
+        assert internal_links(fast) == internal_links(full) != []
     assert sides == {0, 1}
     assert Renderer(config).pdf(content) == fast  # same inputs, byte-identical booklets
 
@@ -189,6 +196,30 @@ def uris(data: bytes) -> list[tuple[int, str]]:
         for a in page.get("/Annots") or []
         if "/URI" in a.get_object().get("/A", {})
     ]
+
+
+def internal_links(data: bytes) -> list[tuple[int, list[float], int, float]]:
+    """(page, where, page linked to, height there) of every link to an anchor in the booklet."""
+    reader = PdfReader(io.BytesIO(data))
+    names = reader.named_destinations
+    found = []
+    for n, page in enumerate(reader.pages):
+        for annot in page.get("/Annots") or []:
+            annot = annot.get_object()
+            if "/Dest" in annot:
+                dest = names[str(annot["/Dest"])]
+                rect = [round(float(v), 1) for v in annot["/Rect"]]
+                found.append((n, rect, reader.get_destination_page_number(dest), round(float(dest.top), 1)))
+    return found
+
+
+def with_template(tmp_path: Path, blocks: str):  # type: ignore[no-untyped-def]
+    """The config of a workspace whose booklet template extends the built-in one with ``blocks``."""
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "booklet.html.j2").write_text(
+        '{% extends "builtin/booklet.html.j2" %}\n' + blocks, encoding="utf-8"
+    )
+    return load_config(workspace=tmp_path)
 
 
 def test_split_takes_the_shared_sections_out() -> None:
@@ -218,15 +249,60 @@ def test_shared_sections_with_personal_pages_between_them_are_separate_runs() ->
     assert ">3</section>" in split.run_html(1) and ">1</section>" not in split.run_html(1)
 
 
+def test_a_shared_section_linking_elsewhere_is_rendered_for_its_place_in_the_booklet() -> None:
+    from weasyprint import HTML
+
+    def render(hook):  # type: ignore[no-untyped-def]
+        toc = hook(
+            caller=lambda: (
+                '<section id="toc"><a href="#s1">1</a> <a href="#toc">2</a> <a href="#me">3</a></section>'
+            )
+        )
+        one = hook(caller=lambda: '<section id="s1">one</section>')
+        style = "<style>a::after { content: '/' target-counter(attr(href url), page) }</style>"
+        return f'<html><head>{style}</head><body><p id="me">personal</p>{toc}{one}</body></html>'
+
+    split = compose.split(render)
+    assert split.runs == [[0], [1]]  # the linking section is a run of its own
+    assert split.targets(0) == ["s1", "me"] and split.targets(1) == []
+    for first_page, start in (
+        (5, 2),
+        (6, 1),
+    ):  # a right-hand page after two blank pages, a left one after one
+        document = HTML(
+            string=compose.paged_html_for(split.run_html(0), first_page, {"s1": 9, "me": 2})
+        ).render()
+        part = compose.read_shared(document, document.write_pdf(), ["toc"])
+        assert (part.start, part.counts, part.anchors) == (start, [1], [["toc"]])
+        text = PdfReader(io.BytesIO(part.pdf)).pages[start].extract_text()
+        assert text.split() == ["1/9", f"2/{first_page}", "3/2"]
+
+
+def test_a_contents_page_placed_elsewhere_for_another_member_shows_its_own_page_numbers(
+    tmp_path: Path,
+) -> None:
+    config = with_template(
+        tmp_path,
+        '{% block letter %}<section class="part letter" id="letter">'
+        "{% for _ in range(member.id[-1] | int * 30) %}<p>一段信。</p>{% endfor %}</section>{% endblock %}",
+    )
+    renderer = Renderer(config)
+    places = []
+    for content in contents(config, ("QS0001", "QS0002")):  # same plan and chapters, longer letter
+        fast, full = fast_and_full(config, content, tmp_path, renderer)
+        assert pages_text(tmp_path / "fast.pdf") == pages_text(tmp_path / "full.pdf")
+        assert internal_links(fast) == internal_links(full) != []
+        places.append(dict(outline(full))["目录"])
+    assert places[0] < places[1]
+
+
 def test_a_shared_section_showing_member_data_still_prints_each_members_own(tmp_path: Path) -> None:
-    (tmp_path / "templates").mkdir()
-    (tmp_path / "templates" / "booklet.html.j2").write_text(
-        '{% extends "builtin/booklet.html.j2" %}\n{% block records %}{% call shared() %}'
+    config = with_template(
+        tmp_path,
+        "{% block records %}{% call shared() %}"
         '<section class="sheet" id="records"><h1>{{ member.name }}的记录</h1></section>'
         "{% endcall %}{% endblock %}",
-        encoding="utf-8",
     )
-    config = load_config(workspace=tmp_path)
     renderer = Renderer(config)
     for content in contents(config, ("QS0001", "QS0002")):  # same plan, same chapters, other names
         fast_and_full(config, content, tmp_path, renderer)
@@ -236,13 +312,10 @@ def test_a_shared_section_showing_member_data_still_prints_each_members_own(tmp_
 
 
 def test_styles_a_template_puts_in_the_body_reach_the_shared_pages(tmp_path: Path) -> None:
-    (tmp_path / "templates").mkdir()
-    (tmp_path / "templates" / "booklet.html.j2").write_text(
-        '{% extends "builtin/booklet.html.j2" %}\n{% block letter %}'
-        "<style>.chapter h2 { margin-top: 25mm }</style>{{ super() }}{% endblock %}",
-        encoding="utf-8",
+    config = with_template(
+        tmp_path,
+        "{% block letter %}<style>.chapter h2 { margin-top: 25mm }</style>{{ super() }}{% endblock %}",
     )
-    config = load_config(workspace=tmp_path)
     (content,) = contents(config, ("QS0036",))
     fast_and_full(config, content, tmp_path)
     assert pages_text(tmp_path / "fast.pdf") == pages_text(tmp_path / "full.pdf")
