@@ -65,6 +65,7 @@ _INTERNAL_LINK_RE = re.compile(r"""<a\b[^>]*?\shref\s*=\s*["']?#([^"'\s>]+)""", 
 _ID_RE = re.compile(r"""<[a-z][^>]*?\sid\s*=\s*["']?([^"'\s>]+)""", re.IGNORECASE)
 STUBS_ID = "packgen-stubs"  #: marks the first page after a run that holds the anchors it links to
 _BODY_RE = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
+_HEAD_END_RE = re.compile(r"</head\s*>", re.IGNORECASE)
 #: title and meta tags name the member but do not change a page; the shared document drops them
 _HEAD_NOISE_RE = re.compile(r"<title>.*?</title>|<meta\b[^>]*>", re.IGNORECASE | re.DOTALL)
 #: styles a template puts in the body apply to the whole booklet: the shared documents get them too
@@ -281,29 +282,34 @@ def anchor_pages(document: Any) -> dict[str, int]:
 def with_placeholders(booklet: Split, parts: list[SharedPart]) -> str:
     """The personal HTML: a blank page for every shared page, with that page's anchors and bookmarks.
 
-    ``parts`` holds the rendered run of shared sections for each of ``booklet.runs``.
+    ``parts`` holds the rendered run of shared sections for each of ``booklet.runs``. A placeholder
+    is as few elements as it can be, styled by class (WeasyPrint reads each ``style`` attribute
+    apart): the page's first anchor is its id, each bookmark an empty element whose class gives the
+    level and whose ``data-packgen-label`` the title.
     """
     blocks: dict[int, str] = {}
+    levels: set[int] = set()
     for run, part in zip(booklet.runs, parts, strict=True):
         page = 0
         for section, count in zip(run, part.counts, strict=True):
             divs = []
             for _ in range(count):
-                inner = "".join(f'<div id="{html.escape(a)}"></div>' for a in part.anchors[page])
-                inner += "".join(
-                    f'<div style="bookmark-level: {level}; bookmark-label: {_css_string(label)}"></div>'
-                    for level, label in part.bookmarks[page]
-                )
-                divs.append(f'<div class="packgen-placeholder" style="break-before: page">{inner}</div>')
+                first, *others = [f' id="{html.escape(a)}"' for a in part.anchors[page]] or [""]
+                inner = "".join(f"<div{anchor}></div>" for anchor in others)
+                for level, label in part.bookmarks[page]:
+                    inner += f'<div class="packgen-bookmark-{level}" data-packgen-label="{html.escape(label)}"></div>'
+                    levels.add(level)
+                divs.append(f'<div class="packgen-placeholder"{first}>{inner}</div>')
                 page += 1
             blocks[section] = "".join(divs)
-    return _TOKEN_RE.sub(lambda m: blocks[int(m.group(1))], booklet.personal)
-
-
-def _css_string(text: str) -> str:
-    """``text`` as a CSS string inside a double-quoted HTML attribute."""
-    escaped = "".join(c if c.isalnum() or c == " " or ord(c) > 127 else f"\\{ord(c):x} " for c in text)
-    return html.escape(f"'{escaped}'", quote=True)
+    rules = ".packgen-placeholder { break-before: page }" + "".join(
+        f" .packgen-bookmark-{n} {{ bookmark-level: {n}; bookmark-label: attr(data-packgen-label) }}"
+        for n in sorted(levels)
+    )
+    personal = _TOKEN_RE.sub(lambda m: blocks[int(m.group(1))], booklet.personal)
+    head_end = _HEAD_END_RE.search(personal) or _BODY_RE.search(personal)
+    assert head_end is not None  # split() found the body
+    return f"{personal[: head_end.start()]}<style>{rules}</style>{personal[head_end.start() :]}"
 
 
 def first_pages(document: Any, booklet: Split) -> list[int]:
