@@ -1,6 +1,6 @@
-"""Two costs WeasyPrint 70 pays again and again for work whose result it already has.
+"""Three costs WeasyPrint 70 pays again and again for work whose result it already has, or never uses.
 
-Both are removed without changing a byte of the PDFs WeasyPrint writes (``tests/test_speedups.py``
+All are removed without changing a byte of the PDFs WeasyPrint writes (``tests/test_speedups.py``
 compares whole booklets, and documents made to defeat each shortcut, with and without them):
 
 **Page styles.** A page's type includes its index, because ``@page :nth(…)`` selects by it. So
@@ -18,12 +18,19 @@ subset already ends at the last glyph used, one subset with the no-hinting flag 
 ~20 ms sooner for each CJK font of each booklet. Other fonts, and a subset that goes on past the last
 glyph used (glyphs the used ones lead to through the font's substitutions), go WeasyPrint's way.
 
-:func:`install` applies both for WeasyPrint 70, the version they were checked against, and does
+**Font files.** For every font of every document WeasyPrint copies the whole font file into memory
+(a Noto CJK collection is ~18 MB; a booklet uses three), though the subset is made from HarfBuzz's
+copy and the whole file is only written when a font is not subset. For a CFF font that packgen
+subsets in one pass the copy is not made (the kernel zeroing and freeing ~55 MB a booklet took ~80
+ms of CPU); any other font, and a font WeasyPrint embeds whole, is read as before.
+
+:func:`install` applies them for WeasyPrint 70, the version they were checked against, and does
 nothing with any other version: packgen then renders with WeasyPrint as it is, only slower.
 """
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 #: the WeasyPrint versions these shortcuts were checked against, byte for byte
@@ -40,7 +47,7 @@ def supported() -> bool:
 
 
 def install() -> bool:
-    """Apply both shortcuts (once per process); whether they are in place."""
+    """Apply the shortcuts (once per process); whether they are in place."""
     if _originals:
         return True
     if not supported():
@@ -50,8 +57,14 @@ def install() -> bool:
 
     _originals["page_styles"] = page.set_page_type_computed_styles
     _originals["subset"] = fonts.Font._harfbuzz_subset
+    _originals["font_init"] = fonts.Font.__init__
+    _originals["clean"] = fonts.Font.clean
+    _originals["font_data"] = fonts.get_hb_object_data
     page.set_page_type_computed_styles = _page_styles
     fonts.Font._harfbuzz_subset = _subset
+    fonts.Font.__init__ = _font_init
+    fonts.Font.clean = _clean
+    fonts.get_hb_object_data = _font_data
     return True
 
 
@@ -63,6 +76,9 @@ def uninstall() -> None:
     if _originals:
         page.set_page_type_computed_styles = _originals.pop("page_styles")
         fonts.Font._harfbuzz_subset = _originals.pop("subset")
+        fonts.Font.__init__ = _originals.pop("font_init")
+        fonts.Font.clean = _originals.pop("clean")
+        fonts.get_hb_object_data = _originals.pop("font_data")
 
 
 def _page_styles(page_type: Any, html: Any, style_for: Any) -> None:
@@ -95,6 +111,7 @@ def _subset(font: Any, to_unicode: dict[int, str], hinting: bool) -> None:
     from weasyprint.pdf.fonts import ffi, get_hb_object_data, harfbuzz, harfbuzz_subset
 
     if "CFF " not in font.tables:
+        _read(font)
         _originals["subset"](font, to_unicode, hinting)
         return
     subset_input = ffi.gc(
@@ -141,4 +158,50 @@ def _subset(font: Any, to_unicode: dict[int, str], hinting: bool) -> None:
         if data:
             font.file_content = data
             return
+    _read(font)
     _originals["subset"](font, to_unicode, hinting)
+
+
+class _Unread:
+    """Stands for a font file not copied into memory; any use but replacing it fails loudly."""
+
+    def __repr__(self) -> str:
+        return "<font file not read>"
+
+
+_UNREAD = _Unread()
+_reading = threading.local()  #: whether this thread is in ``Font.__init__``
+
+
+def _font_data(hb_object: Any) -> Any:
+    """WeasyPrint's ``get_hb_object_data``; in ``Font.__init__``, the font file is not copied."""
+    if getattr(_reading, "font_init", False):
+        return _UNREAD
+    return _originals["font_data"](hb_object)
+
+
+def _font_init(font: Any, *args: Any, **kwargs: Any) -> None:
+    """WeasyPrint's ``Font.__init__``; the whole file is read only for a font :func:`_subset` cannot take."""
+    _reading.font_init = True
+    try:
+        _originals["font_init"](font, *args, **kwargs)
+    finally:
+        _reading.font_init = False
+    plain_cff = "CFF " in font.tables and "fvar" not in font.tables
+    if not plain_cff or font.bitmap or font.png or font.svg or font.colr:
+        _read(font)
+
+
+def _clean(font: Any, to_unicode: dict[int, str], hinting: bool) -> None:
+    """WeasyPrint's ``Font.clean``; a font it embeds whole (nothing to subset by) is read first."""
+    from weasyprint.pdf.fonts import harfbuzz_subset
+
+    if not to_unicode or not harfbuzz_subset:
+        _read(font)
+    _originals["clean"](font, to_unicode, hinting)
+
+
+def _read(font: Any) -> None:
+    """Copy the font's whole file into memory, as WeasyPrint does, if it has not been."""
+    if font.file_content is _UNREAD:
+        font.file_content = _originals["font_data"](font.hb_face)

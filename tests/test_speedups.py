@@ -92,14 +92,55 @@ def test_pages_of_every_kind_and_fonts_of_both_outlines_are_byte_identical(extra
     assert len(document.pages) >= 7  # first, right, left, blank, two wide pages and the last chapter
 
 
-def test_pages_of_one_kind_share_their_styles(monkeypatch: pytest.MonkeyPatch, toggle: None) -> None:
+def test_pages_of_one_kind_share_their_styles(toggle: None) -> None:
     computed = []
     assert speedups.install()
     original = speedups._originals["page_styles"]
-    monkeypatch.setitem(
-        speedups._originals, "page_styles", lambda *args: computed.append(args[0]) or original(*args)
-    )
-    body = "".join(f"<p style='break-before: page'>{n}</p>" for n in range(10))
-    HTML(string=f"<style>@page {{ @bottom-center {{ content: counter(page); }} }}</style>{body}").render()
+    speedups._originals["page_styles"] = lambda *args: computed.append(args[0]) or original(*args)
+    try:
+        body = "".join(f"<p style='break-before: page'>{n}</p>" for n in range(10))
+        HTML(string=f"<style>@page {{ @bottom-center {{ content: counter(page); }} }}</style>{body}").render()
+    finally:
+        speedups._originals["page_styles"] = original
     # the first page, then the first left-hand page and the first right-hand one after it
     assert [(t.index, t.side) for t in computed] == [(0, "right"), (1, "left"), (2, "right")]
+
+
+def test_fonts_embedded_whole_are_read_whole(toggle: None) -> None:
+    # without subsetting, WeasyPrint writes each font's whole file: the copy the shortcut skips is made
+    html = "<p style=\"font-family: 'Noto Serif CJK SC'\">宋体</p><p style=\"font-family: 'DejaVu Sans'\">Latin</p>"
+    plain, fast = _both(lambda: HTML(string=html).write_pdf(full_fonts=True))
+    assert plain == fast
+
+
+def test_a_booklet_copies_no_whole_font_file_into_memory(tmp_path: Path, toggle: None) -> None:
+    from weasyprint.pdf import fonts
+
+    workspace = small_workspace(tmp_path / "ws")
+    config = load_config(workspace=workspace)
+    _, assigned = read_and_assign(config, [workspace / "profiles"])
+    content = booklet_content(config, *assigned[0])
+    renderer = Renderer(config)
+    renderer.pdf(content)
+    read: list[int] = []
+
+    def reading(original: Callable[[object], bytes]) -> Callable[[object], bytes]:
+        return lambda hb_object: read.append(len(data := original(hb_object))) or data
+
+    speedups.uninstall()  # WeasyPrint as it is copies each ~18 MB Noto CJK collection
+    original = fonts.get_hb_object_data
+    fonts.get_hb_object_data = reading(original)
+    try:
+        renderer.pdf(content)
+    finally:
+        fonts.get_hb_object_data = original
+    assert max(read) > 10_000_000
+    read.clear()
+    assert speedups.install()  # with the shortcuts, only the subsets are read
+    original = speedups._originals["font_data"]
+    speedups._originals["font_data"] = reading(original)
+    try:
+        renderer.pdf(content)
+    finally:
+        speedups._originals["font_data"] = original
+    assert read and max(read) < 2_000_000
