@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
+import hashlib
 import io
 import os
 import re
@@ -35,6 +36,8 @@ from packgen.stylesheets import Stylesheets
 TEMPLATE = "booklet.html.j2"
 #: a template that cannot be loaded at all: a config error, for every booklet alike
 _UNLOADABLE = (jinja2.TemplateSyntaxError, jinja2.TemplateNotFound, UnicodeDecodeError)
+#: how many places of runs linking into the booklet a renderer remembers (see ``Renderer._composed``)
+_PLACES_KEPT = 256
 #: a page rule for left- or right-hand pages only, as mirrored margins need
 _SIDED_PAGE = re.compile(r"@page\b[^{;]*:(?:left|right|recto|verso)\b", re.IGNORECASE)
 
@@ -159,7 +162,8 @@ class Renderer:
         self._image_cache: dict[str, Any] = {}
         self._shared = compose.SharedCache(folder=shared_folder)
         self._sided_heads: dict[str, bool] = {}
-        #: where each run that links elsewhere in the booklet was last placed (see ``_composed``)
+        #: where each run that links elsewhere in the booklet was last placed, by a hash of its HTML
+        #: (see ``_composed``; a few hundred at most, however many members)
         self._places: dict[str, tuple[int, dict[str, int]]] = {}
         #: False renders every booklet whole, as a plain WeasyPrint loop would (tests compare the two)
         self.fast = True
@@ -343,9 +347,10 @@ class Renderer:
         runs = range(len(booklet.runs))
         shared = [booklet.run_html(run) for run in runs]
         targets = [booklet.targets(run) for run in runs]
+        keys = [hashlib.sha256(html.encode()).hexdigest() for html in shared]
         left = [False] * len(booklet.runs)
         places = [
-            self._places.get(shared[run], (2, dict.fromkeys(targets[run], 1))) if targets[run] else None
+            self._places.get(keys[run], (2, dict.fromkeys(targets[run], 1))) if targets[run] else None
             for run in runs
         ]
 
@@ -374,7 +379,9 @@ class Renderer:
                 if places[run] is not None:
                     place = (first + 1, {name: where[name] for name in targets[run] if name in where})
                     wrong |= place != places[run]
-                    places[run] = self._places[shared[run]] = place
+                    places[run] = self._places[keys[run]] = place
+                    if len(self._places) > _PLACES_KEPT:  # runs that show member data: forget the oldest
+                        del self._places[next(iter(self._places))]
                 elif sided and (first % 2 == 1) != left[run]:
                     left[run], wrong = not left[run], True
             if not wrong:
