@@ -194,10 +194,10 @@ def _font_init(font: Any, *args: Any, **kwargs: Any) -> None:
 
 def _clean(font: Any, to_unicode: dict[int, str], hinting: bool) -> None:
     """WeasyPrint's ``Font.clean``; a font it embeds whole (nothing to subset by) is read first."""
-    from weasyprint.pdf.fonts import harfbuzz_subset
+    from weasyprint.pdf.fonts import harfbuzz, harfbuzz_subset
 
-    if not to_unicode or not harfbuzz_subset:
-        _read(font)
+    if not to_unicode or not harfbuzz_subset or not harfbuzz.hb_version_atleast(4, 1, 0):
+        _read(font)  # WeasyPrint then embeds it whole, or subsets it with fontTools from this copy
     _originals["clean"](font, to_unicode, hinting)
 
 
