@@ -42,7 +42,7 @@ import pickle
 import re
 import sys
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -89,15 +89,13 @@ class Split:
     ids: list[str] = field(default_factory=list)  #: per shared section, the id found on its first page
     #: the shared sections in runs: those with nothing personal between them, rendered as one document
     runs: list[list[int]] = field(default_factory=list)
+    #: per run, the anchors elsewhere in the booklet it links to: it is then rendered for its place in
+    #: the booklet (see :func:`paged_html_for`); such a run is one section alone
+    targets: list[list[str]] = field(default_factory=list)
 
     def run_html(self, run: int) -> str:
         """The HTML of one run of shared sections: the booklet's head, then the sections alone."""
         return f"{self.head}{''.join(self.sections[i] for i in self.runs[run])}\n</body></html>"
-
-    def targets(self, run: int) -> list[str]:
-        """The anchors elsewhere in the booklet that a run links to: it is rendered for its place
-        in the booklet when there are any (see :func:`paged_html_for`)."""
-        return _targets(self.sections[i] for i in self.runs[run])
 
 
 def split(render: Callable[[Callable[..., Markup]], str]) -> Split:
@@ -115,11 +113,12 @@ def split(render: Callable[[Callable[..., Markup]], str]) -> Split:
     head = _HEAD_NOISE_RE.sub("", text[: body.start()])
     styles = "".join(m.group(0) for m in _BODY_STYLE_RE.finditer(text, body.end()))
     marked = [_mark(s, SECTION_ID.format(i)) for i, s in enumerate(sections)]
+    linked = [_targets(section) for section, _ in marked]
     runs: list[list[int]] = []
     previous_end, alone = -1, False
     for token in _TOKEN_RE.finditer(text):
         section = int(token.group(1))
-        linking = bool(_targets([sections[section]]))  # rendered for its place: a run of its own
+        linking = bool(linked[section])  # rendered for its place: a run of its own
         if runs and not text[previous_end : token.start()].strip() and not linking and not alone:
             runs[-1].append(section)
         else:
@@ -131,14 +130,14 @@ def split(render: Callable[[Callable[..., Markup]], str]) -> Split:
         sections=[section for section, _ in marked],
         ids=[anchor for _, anchor in marked],
         runs=runs,
+        targets=[[name for i in run for name in linked[i]] for run in runs],
     )
 
 
-def _targets(sections: Iterable[str]) -> list[str]:
-    """The anchors ``sections`` link to that none of them holds, in order."""
-    sections = list(sections)
-    own = {html.unescape(found) for section in sections for found in _ID_RE.findall(section)}
-    linked = [html.unescape(found) for section in sections for found in _INTERNAL_LINK_RE.findall(section)]
+def _targets(section: str) -> list[str]:
+    """The anchors ``section`` links to that it does not hold, in order."""
+    own = {html.unescape(found) for found in _ID_RE.findall(section)}
+    linked = [html.unescape(found) for found in _INTERNAL_LINK_RE.findall(section)]
     return [name for name in dict.fromkeys(linked) if name not in own]
 
 

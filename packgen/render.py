@@ -346,8 +346,8 @@ class Renderer:
         """
         runs = range(len(booklet.runs))
         shared = [booklet.run_html(run) for run in runs]
-        targets = [booklet.targets(run) for run in runs]
-        keys = [hashlib.sha256(html.encode()).hexdigest() for html in shared]
+        targets = booklet.targets
+        keys = [hashlib.sha256(shared[run].encode()).hexdigest() if targets[run] else "" for run in runs]
         left = [False] * len(booklet.runs)
         places = [
             self._places.get(keys[run], (2, dict.fromkeys(targets[run], 1))) if targets[run] else None

@@ -96,7 +96,7 @@ def test_fast_booklets_read_like_full_renders(tmp_path: Path) -> None:
     for content in contents(config, PLAN_MEMBERS):
         booklet = compose.split(lambda hook, content=content: renderer._html(content, hook))
         for run in range(len(booklet.runs)):
-            (linking if booklet.targets(run) else runs).add(booklet.run_html(run))
+            (linking if booklet.targets[run] else runs).add(booklet.run_html(run))
     assert linking and len(runs) >= 4
     assert len(renderer._shared) == len(runs) + 2 * len(linking)
 
@@ -264,7 +264,7 @@ def test_a_shared_section_linking_elsewhere_is_rendered_for_its_place_in_the_boo
 
     split = compose.split(render)
     assert split.runs == [[0], [1]]  # the linking section is a run of its own
-    assert split.targets(0) == ["s1", "me"] and split.targets(1) == []
+    assert split.targets[0] == ["s1", "me"] and split.targets[1] == []
     for first_page, start in (
         (5, 2),
         (6, 1),
