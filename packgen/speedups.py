@@ -46,39 +46,37 @@ def supported() -> bool:
     return weasyprint.__version__.startswith(CHECKED)
 
 
+def _patches() -> list[tuple[str, Any, str, Any]]:
+    """Each shortcut's place in WeasyPrint: (key in ``_originals``, owner, attribute, replacement)."""
+    from weasyprint.layout import page
+    from weasyprint.pdf import fonts
+
+    return [
+        ("page_styles", page, "set_page_type_computed_styles", _page_styles),
+        ("subset", fonts.Font, "_harfbuzz_subset", _subset),
+        ("font_init", fonts.Font, "__init__", _font_init),
+        ("clean", fonts.Font, "clean", _clean),
+        ("font_data", fonts, "get_hb_object_data", _font_data),
+    ]
+
+
 def install() -> bool:
     """Apply the shortcuts (once per process); whether they are in place."""
     if _originals:
         return True
     if not supported():
         return False
-    from weasyprint.layout import page
-    from weasyprint.pdf import fonts
-
-    _originals["page_styles"] = page.set_page_type_computed_styles
-    _originals["subset"] = fonts.Font._harfbuzz_subset
-    _originals["font_init"] = fonts.Font.__init__
-    _originals["clean"] = fonts.Font.clean
-    _originals["font_data"] = fonts.get_hb_object_data
-    page.set_page_type_computed_styles = _page_styles
-    fonts.Font._harfbuzz_subset = _subset
-    fonts.Font.__init__ = _font_init
-    fonts.Font.clean = _clean
-    fonts.get_hb_object_data = _font_data
+    for key, owner, attribute, replacement in _patches():
+        _originals[key] = getattr(owner, attribute)
+        setattr(owner, attribute, replacement)
     return True
 
 
 def uninstall() -> None:
     """Put WeasyPrint back as it was (tests compare the two)."""
-    from weasyprint.layout import page
-    from weasyprint.pdf import fonts
-
     if _originals:
-        page.set_page_type_computed_styles = _originals.pop("page_styles")
-        fonts.Font._harfbuzz_subset = _originals.pop("subset")
-        fonts.Font.__init__ = _originals.pop("font_init")
-        fonts.Font.clean = _originals.pop("clean")
-        fonts.get_hb_object_data = _originals.pop("font_data")
+        for key, owner, attribute, _replacement in _patches():
+            setattr(owner, attribute, _originals.pop(key))
 
 
 def _page_styles(page_type: Any, html: Any, style_for: Any) -> None:
