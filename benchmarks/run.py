@@ -217,7 +217,11 @@ def member_html(workspace: Path, limit: int) -> tuple[list[str], str]:
 
 def baseline_cli(html_files: list[Path], base_url: str, folder: Path) -> float:
     """(a): ``for f in *.html; do weasyprint -u BASE f f.pdf; done``."""
-    weasyprint = shutil.which("weasyprint") or "weasyprint"
+    # the weasyprint of this interpreter's environment (.venv/bin), even when that is not on PATH
+    here = str(Path(sys.executable).parent)
+    weasyprint = shutil.which("weasyprint", path=here) or shutil.which("weasyprint")
+    if weasyprint is None:
+        raise SystemExit(f"no weasyprint command in {here} or on PATH: pip install weasyprint")
     start = time.perf_counter()
     for path in html_files:
         subprocess.run(
