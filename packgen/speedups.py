@@ -1,7 +1,8 @@
-"""Three costs WeasyPrint 70 pays again and again for work whose result it already has, or never uses.
+"""Costs WeasyPrint 70 pays again and again for work whose result it already has, or never uses.
 
-All are removed without changing a byte of the PDFs WeasyPrint writes (``tests/test_speedups.py``
-compares whole booklets, and documents made to defeat each shortcut, with and without them):
+The first three are removed without changing a byte of the PDFs WeasyPrint writes
+(``tests/test_speedups.py`` compares whole booklets, and documents made to defeat each shortcut,
+with and without them); the fourth changes the font programs, not one pixel of a page:
 
 **Page styles.** A page's type includes its index, because ``@page :nth(…)`` selects by it. So
 WeasyPrint cascades and computes the styles of every page and of its 16 margin boxes afresh for each
@@ -24,12 +25,24 @@ copy and the whole file is only written when a font is not subset. For a CFF fon
 subsets in one pass the copy is not made (the kernel zeroing and freeing ~55 MB a booklet took ~80
 ms of CPU); any other font, and a font WeasyPrint embeds whole, is read as before.
 
+**Compact font subsets.** WeasyPrint keeps each glyph at its glyph id in a subset, as the page content
+names glyphs by id: a subset of a Noto CJK font holds every glyph id up to the last one used, ~780 KB
+of empty glyphs and their metrics before compression, and subsetting, compressing and copying them
+costs ~15 ms for each CJK font of each booklet. PDF names the glyphs of a CID-keyed CFF font by CID,
+and a Noto CJK font's CIDs are its glyph ids, so its subset can hold only the glyphs used, each under
+its CID (HarfBuzz keeps CIDs), written as a bare CFF font program (``/CIDFontType0C``, which viewers
+read by CID; poppler reads an OpenType-wrapped one by glyph id). Booklets are a third of the size and
+every page looks the same (the tests compare every page as poppler draws it). Only fonts whose CIDs
+are their glyph ids, checked once per font, and without missing glyphs; :data:`compact_fonts` turns
+it off.
+
 :func:`install` applies them for WeasyPrint 70, the version they were checked against, and does
 nothing with any other version: packgen then renders with WeasyPrint as it is, only slower.
 """
 
 from __future__ import annotations
 
+import io
 import threading
 from typing import Any
 
@@ -37,6 +50,9 @@ from typing import Any
 CHECKED = ("70.",)
 
 _originals: dict[str, Any] = {}
+
+#: whether CID-keyed CFF fonts are subset without their empty glyphs (different bytes, same pages)
+compact_fonts = True
 
 
 def supported() -> bool:
@@ -48,6 +64,7 @@ def supported() -> bool:
 
 def _patches() -> list[tuple[str, Any, str, Any]]:
     """Each shortcut's place in WeasyPrint: (key in ``_originals``, owner, attribute, replacement)."""
+    import weasyprint.pdf
     from weasyprint.layout import page
     from weasyprint.pdf import fonts
 
@@ -57,6 +74,7 @@ def _patches() -> list[tuple[str, Any, str, Any]]:
         ("font_init", fonts.Font, "__init__", _font_init),
         ("clean", fonts.Font, "clean", _clean),
         ("font_data", fonts, "get_hb_object_data", _font_data),
+        ("fonts_dictionary", weasyprint.pdf, "build_fonts_dictionary", _fonts_dictionary),
     ]
 
 
@@ -105,59 +123,131 @@ def _page_styles(page_type: Any, html: Any, style_for: Any) -> None:
 
 
 def _subset(font: Any, to_unicode: dict[int, str], hinting: bool) -> None:
-    """WeasyPrint's ``Font._harfbuzz_subset`` in one pass for a CFF font (see the module's text)."""
-    from weasyprint.pdf.fonts import ffi, get_hb_object_data, harfbuzz, harfbuzz_subset
+    """WeasyPrint's ``Font._harfbuzz_subset``: compact, or in one pass, for a CFF font (see the module's text)."""
+    from weasyprint.pdf.fonts import harfbuzz_subset
 
     if "CFF " not in font.tables:
         _read(font)
         _originals["subset"](font, to_unicode, hinting)
         return
-    subset_input = ffi.gc(
-        harfbuzz_subset.hb_subset_input_create_or_fail(), harfbuzz_subset.hb_subset_input_destroy
-    )
     glyphs = sorted(to_unicode)
-    glyph_set = harfbuzz_subset.hb_subset_input_glyph_set(subset_input)
-    harfbuzz.hb_set_add_sorted_array(
-        glyph_set, ffi.new(f"hb_codepoint_t[{len(glyphs)}]", glyphs), len(glyphs)
-    )
     flags = (
-        harfbuzz_subset.HB_SUBSET_FLAGS_RETAIN_GIDS
-        | harfbuzz_subset.HB_SUBSET_FLAGS_PASSTHROUGH_UNRECOGNIZED
+        harfbuzz_subset.HB_SUBSET_FLAGS_PASSTHROUGH_UNRECOGNIZED
         | harfbuzz_subset.HB_SUBSET_FLAGS_DESUBROUTINIZE
     )
     if not hinting:
         flags |= harfbuzz_subset.HB_SUBSET_FLAGS_NO_HINTING
     if font.missing:
         flags |= harfbuzz_subset.HB_SUBSET_FLAGS_NOTDEF_OUTLINE
+    elif compact_fonts and _cids_are_glyph_ids(font):
+        data, cff, _count = _harfbuzz(font, glyphs, flags)
+        if data and cff and _cid_keyed(cff, glyphs):  # HarfBuzz kept the CIDs
+            font.file_content, font.packgen_cff = data, cff  # written as a bare CFF: _fonts_dictionary
+            return
+    data, _cff, count = _harfbuzz(font, glyphs, flags | harfbuzz_subset.HB_SUBSET_FLAGS_RETAIN_GIDS)
+    # Glyphs the used ones lead to (through the font's substitutions) can come after the last one
+    # used; WeasyPrint's second pass drops them, so such a font goes WeasyPrint's way.
+    if data and count == glyphs[-1] + 1:
+        font.file_content = data
+        return
+    _read(font)
+    _originals["subset"](font, to_unicode, hinting)
+
+
+#: the tables WeasyPrint drops from a subset
+_DROPPED = (b"BASE", b"DSIG", b"EBDT", b"EBLC", b"EBSC", b"GPOS", b"GSUB", b"JSTF", b"LTSH", b"PCLT", b"SVG ")
+
+
+def _harfbuzz(font: Any, glyphs: list[int], flags: int) -> tuple[bytes | None, bytes | None, int]:
+    """The font's subset to ``glyphs`` (sorted) with HarfBuzz: the font file, its CFF table, its glyph count."""
+    from weasyprint.pdf.fonts import ffi, get_hb_object_data, harfbuzz, harfbuzz_subset
+
+    subset_input = ffi.gc(
+        harfbuzz_subset.hb_subset_input_create_or_fail(), harfbuzz_subset.hb_subset_input_destroy
+    )
+    glyph_set = harfbuzz_subset.hb_subset_input_glyph_set(subset_input)
+    harfbuzz.hb_set_add_sorted_array(
+        glyph_set, ffi.new(f"hb_codepoint_t[{len(glyphs)}]", glyphs), len(glyphs)
+    )
     harfbuzz_subset.hb_subset_input_set_flags(subset_input, flags)
-    tables = [
-        harfbuzz.hb_tag_from_string(name, -1)
-        for name in (
-            b"BASE",
-            b"DSIG",
-            b"EBDT",
-            b"EBLC",
-            b"EBSC",
-            b"GPOS",
-            b"GSUB",
-            b"JSTF",
-            b"LTSH",
-            b"PCLT",
-            b"SVG ",
-        )
-    ]  # the tables WeasyPrint drops
+    tables = [harfbuzz.hb_tag_from_string(name, -1) for name in _DROPPED]
     drop = harfbuzz_subset.hb_subset_input_set(subset_input, harfbuzz_subset.HB_SUBSET_SETS_DROP_TABLE_TAG)
     harfbuzz.hb_set_add_sorted_array(drop, ffi.new(f"hb_codepoint_t[{len(tables)}]", tables), len(tables))
     face = ffi.gc(harfbuzz_subset.hb_subset_or_fail(font.hb_face, subset_input), harfbuzz.hb_face_destroy)
-    # Glyphs the used ones lead to (through the font's substitutions) can come after the last one
-    # used; WeasyPrint's second pass drops them, so such a font goes WeasyPrint's way.
-    if face and harfbuzz.hb_face_get_glyph_count(face) == glyphs[-1] + 1:
-        data = get_hb_object_data(face)
-        if data:
-            font.file_content = data
-            return
-    _read(font)
-    _originals["subset"](font, to_unicode, hinting)
+    if not face:
+        return None, None, 0
+    return get_hb_object_data(face) or None, _table(face, b"CFF "), harfbuzz.hb_face_get_glyph_count(face)
+
+
+def _table(face: Any, tag: bytes, head: int | None = None) -> bytes:
+    """A table of a HarfBuzz face (its first ``head`` bytes only, if given)."""
+    from weasyprint.pdf.fonts import ffi, harfbuzz
+
+    blob = harfbuzz.hb_face_reference_table(face, harfbuzz.hb_tag_from_string(tag, -1))
+    try:
+        length = ffi.new("unsigned int *")
+        data = harfbuzz.hb_blob_get_data(blob, length)
+        return ffi.buffer(data, length[0] if head is None else min(head, length[0]))[:] if length[0] else b""
+    finally:
+        harfbuzz.hb_blob_destroy(blob)
+
+
+_cid_fonts: dict[bytes, bool] = {}  #: per CFF table (its first bytes): is each glyph's CID its glyph id?
+
+
+def _cids_are_glyph_ids(font: Any) -> bool:
+    """Whether the font's CFF is CID-keyed and each glyph's CID is its glyph id (Noto CJK, Source Han).
+
+    WeasyPrint writes glyph ids as CIDs, and a viewer finds a bare CFF font's glyphs by CID. Read
+    once per font in a process (~40 ms for a Noto CJK font of 65,535 glyphs), and known after by the
+    table's header, name and top dictionary (which holds the offsets of its charset and glyphs).
+    """
+    key = _table(font.hb_face, b"CFF ", head=1024)
+    if key not in _cid_fonts:
+        _cid_fonts[key] = _cid_keyed(_table(font.hb_face, b"CFF "), glyphs=None)
+    return _cid_fonts[key]
+
+
+def _cid_keyed(cff: bytes, glyphs: list[int] | None) -> bool:
+    """Whether a CFF table is CID-keyed and each glyph's CID is its id (``glyphs`` None), or it has a
+    glyph for each CID in ``glyphs``."""
+    from fontTools.cffLib import CFFFontSet
+
+    fonts = CFFFontSet()
+    try:
+        fonts.decompile(io.BytesIO(cff), None)
+        top = fonts.topDictIndex[0]
+        if not hasattr(top, "ROS"):
+            return False
+        if glyphs is None:
+            return all(name == f"cid{gid:05d}" for gid, name in enumerate(top.charset) if gid)
+        names = set(top.charset)
+    except Exception:  # a CFF fontTools cannot read: WeasyPrint's way
+        return False
+    return all(f"cid{gid:05d}" in names for gid in glyphs if gid)
+
+
+def _fonts_dictionary(pdf: Any, fonts: Any, compress: bool, subset: bool, options: Any) -> Any:
+    """WeasyPrint's ``build_fonts_dictionary``; a compact subset is written as a bare CFF font program.
+
+    A viewer finds the glyphs of a bare CID-keyed CFF font (``/CIDFontType0C``) by CID; poppler draws
+    an OpenType-wrapped one's by glyph id, which a compact subset has renumbered.
+    """
+    result = _originals["fonts_dictionary"](pdf, fonts, compress, subset, options)
+    bare = {
+        id(font.file_content): font.packgen_cff for font in fonts.values() if hasattr(font, "packgen_cff")
+    }
+    if bare:
+        for obj in pdf.objects:
+            if (
+                getattr(obj, "extra", None)
+                and obj.extra.get("Subtype") == "/OpenType"
+                and len(obj.stream) == 1
+            ):
+                cff = bare.get(id(obj.stream[0]))
+                if cff is not None:
+                    obj.stream[0], obj.extra["Subtype"] = cff, "/CIDFontType0C"
+    return result
 
 
 class _Unread:

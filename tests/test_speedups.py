@@ -1,36 +1,59 @@
-"""WeasyPrint with packgen's shortcuts writes the same bytes as without them, and they are in use."""
+"""WeasyPrint with packgen's shortcuts writes the same bytes as without them, and they are in use;
+compact font subsets change the font programs only: every page looks the same."""
 
 from __future__ import annotations
 
 import functools
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from booklets import small_workspace
+from conftest import pdffonts, pdftotext
 from weasyprint import HTML
+from weasyprint.text.fonts import FontConfiguration
 
 from packgen import speedups
 from packgen.build import read_and_assign
 from packgen.config import load_config
-from packgen.plans import booklet_content
+from packgen.plans import BookletContent, booklet_content
 from packgen.render import Renderer
 
 
 @pytest.fixture
 def toggle() -> Iterator[None]:
     """Tests switch the shortcuts on and off; leave them as the process had them."""
-    had = bool(speedups._originals)
+    had, compact = bool(speedups._originals), speedups.compact_fonts
     yield
     speedups.install() if had else speedups.uninstall()
+    speedups.compact_fonts = compact
 
 
 def _both(render: Callable[[], bytes]) -> tuple[bytes, bytes]:
-    """``render()`` with WeasyPrint as it is, then with the shortcuts."""
+    """``render()`` with WeasyPrint as it is, then with the shortcuts that change no byte."""
+    speedups.compact_fonts = False
     speedups.uninstall()
     plain = render()
     assert speedups.install()
     return plain, render()
+
+
+def _compact_or_not(render: Callable[[], bytes]) -> tuple[bytes, bytes]:
+    """``render()`` with the shortcuts, CID-keyed CFF fonts subset as WeasyPrint does, then compact."""
+    assert speedups.install()
+    speedups.compact_fonts = False
+    plain = render()
+    speedups.compact_fonts = True
+    return plain, render()
+
+
+def _pages(pdf: Path) -> list[bytes]:
+    """Each page of ``pdf`` as poppler draws it (greyscale, 40 dpi)."""
+    folder = pdf.with_suffix("")
+    folder.mkdir()
+    subprocess.run(["pdftoppm", "-r", "40", "-gray", str(pdf), str(folder / "p")], check=True)
+    return [path.read_bytes() for path in sorted(folder.iterdir())]
 
 
 def test_the_shortcuts_are_in_place_for_the_installed_weasyprint(toggle: None) -> None:
@@ -144,3 +167,69 @@ def test_a_booklet_copies_no_whole_font_file_into_memory(tmp_path: Path, toggle:
     finally:
         speedups._originals["font_data"] = original
     assert read and max(read) < 2_000_000
+
+
+def test_compact_font_subsets_draw_every_page_the_same(tmp_path: Path, toggle: None) -> None:
+    workspace = small_workspace(tmp_path / "ws")
+    config = load_config(workspace=workspace)
+    _, assigned = read_and_assign(config, [workspace / "profiles"])
+    renderers = {False: Renderer(config), True: Renderer(config)}  # each keeps its own shared parts
+
+    def render(content: BookletContent) -> bytes:
+        return renderers[speedups.compact_fonts].pdf(content)
+
+    for n, (member, assignment) in enumerate(assigned[:3]):
+        content = booklet_content(config, member, assignment)
+        plain, compact = (tmp_path / f"{n}-plain.pdf", tmp_path / f"{n}-compact.pdf")
+        plain_bytes, compact_bytes = _compact_or_not(functools.partial(render, content))
+        plain.write_bytes(plain_bytes), compact.write_bytes(compact_bytes)
+        # no font file holds thousands of empty glyphs: a third of the size
+        assert compact.stat().st_size < plain.stat().st_size / 2
+        assert pdftotext(compact) == pdftotext(plain)
+        # the fonts are bare CID-keyed CFF programs, which viewers read glyphs from by CID; an
+        # OpenType-wrapped one poppler reads by glyph id, and would draw other glyphs
+        assert "CID Type 0C (OT)" in pdffonts(plain)
+        fonts = pdffonts(compact)
+        assert "CID Type 0C " in fonts and "(OT)" not in fonts and " yes yes yes " in fonts
+        drawn = _pages(compact)
+        assert len(drawn) >= 10 and drawn == _pages(plain)
+
+
+def test_name_keyed_cff_fonts_are_subset_as_weasyprint_does(tmp_path: Path, toggle: None) -> None:
+    # a CFF font without CIDs: viewers take its glyph ids as they are, so no glyph may move
+    from fontTools.fontBuilder import FontBuilder
+    from fontTools.pens.t2CharStringPen import T2CharStringPen
+
+    names = [".notdef", "A", "B", "C"]
+    builder = FontBuilder(1000, isTTF=False)
+    builder.setupGlyphOrder(names)
+    builder.setupCharacterMap({ord(name): name for name in names[1:]})
+    outlines = {}
+    for width, name in enumerate(names):
+        pen = T2CharStringPen(600, None)
+        pen.moveTo((100, 0)), pen.lineTo((100, 200 + 150 * width)), pen.lineTo((500, 0)), pen.closePath()
+        outlines[name] = pen.getCharString()
+    builder.setupCFF("PackgenNameKeyed-Regular", {"FullName": "Packgen Name Keyed"}, outlines, {})
+    builder.setupHorizontalMetrics({name: (600, 100) for name in names})
+    builder.setupHorizontalHeader(ascent=800, descent=-200)
+    builder.setupNameTable({"familyName": "Packgen Name Keyed", "styleName": "Regular"})
+    builder.setupOS2(sTypoAscender=800, usWinAscent=800, usWinDescent=200)
+    builder.setupPost()
+    builder.save(tmp_path / "named.otf")
+    html = (
+        "<style>@font-face { font-family: named; src: url(named.otf); }</style>"
+        "<p style='font-family: named'>CAB</p><p style=\"font-family: 'Noto Sans CJK SC'\">中文</p>"
+    )
+    fonts = FontConfiguration()  # which @font-face needs
+    page = HTML(string=html, base_url=f"{tmp_path.as_uri()}/")
+    plain, compact = _compact_or_not(lambda: page.write_pdf(font_config=fonts))
+    (tmp_path / "compact.pdf").write_bytes(compact)
+    written = {
+        line.split()[0].split("+")[1]: line[37:55].strip()
+        for line in pdffonts(tmp_path / "compact.pdf").splitlines()[2:]
+    }
+    assert written == {
+        "named": "CID Type 0C (OT)",
+        "Noto-Sans-CJK-SC": "CID Type 0C",
+    }  # only the CJK font compact
+    assert len(compact) < len(plain) / 2
