@@ -139,7 +139,7 @@ def _subset(font: Any, to_unicode: dict[int, str], hinting: bool) -> None:
         flags |= harfbuzz_subset.HB_SUBSET_FLAGS_NO_HINTING
     if font.missing:
         flags |= harfbuzz_subset.HB_SUBSET_FLAGS_NOTDEF_OUTLINE
-    elif compact_fonts and _cids_are_glyph_ids(font):
+    elif compact_fonts and _plain_cff(font) and _cids_are_glyph_ids(font):
         data, cff, _count = _harfbuzz(font, glyphs, flags)
         if data and cff and _cid_keyed(cff, glyphs):  # HarfBuzz kept the CIDs
             font.file_content, font.packgen_cff = data, cff  # written as a bare CFF: _fonts_dictionary
@@ -275,9 +275,17 @@ def _font_init(font: Any, *args: Any, **kwargs: Any) -> None:
         _originals["font_init"](font, *args, **kwargs)
     finally:
         _reading.font_init = False
-    plain_cff = "CFF " in font.tables and "fvar" not in font.tables
-    if not plain_cff or font.bitmap or font.png or font.svg or font.colr:
+    if not _plain_cff(font):
         _read(font)
+
+
+def _plain_cff(font: Any) -> bool:
+    """A CFF font that ``Font.clean`` leaves as subset: not variable, without bitmap, colour or SVG glyphs."""
+    return (
+        "CFF " in font.tables
+        and "fvar" not in font.tables
+        and not (font.bitmap or font.png or font.svg or font.colr)
+    )
 
 
 def _clean(font: Any, to_unicode: dict[int, str], hinting: bool) -> None:
