@@ -205,9 +205,9 @@ def test_name_keyed_cff_fonts_are_subset_as_weasyprint_does(tmp_path: Path, togg
     builder.setupGlyphOrder(names)
     builder.setupCharacterMap({ord(name): name for name in names[1:]})
     outlines = {}
-    for width, name in enumerate(names):
+    for n, name in enumerate(names):
         pen = T2CharStringPen(600, None)
-        pen.moveTo((100, 0)), pen.lineTo((100, 200 + 150 * width)), pen.lineTo((500, 0)), pen.closePath()
+        pen.moveTo((100, 0)), pen.lineTo((100, 200 + 150 * n)), pen.lineTo((500, 0)), pen.closePath()
         outlines[name] = pen.getCharString()
     builder.setupCFF("PackgenNameKeyed-Regular", {"FullName": "Packgen Name Keyed"}, outlines, {})
     builder.setupHorizontalMetrics({name: (600, 100) for name in names})
