@@ -124,7 +124,7 @@ def _page_styles(page_type: Any, html: Any, style_for: Any) -> None:
 
 def _subset(font: Any, to_unicode: dict[int, str], hinting: bool) -> None:
     """WeasyPrint's ``Font._harfbuzz_subset``: compact, or in one pass, for a CFF font (see the module's text)."""
-    from weasyprint.pdf.fonts import harfbuzz_subset
+    from weasyprint.pdf.fonts import get_hb_object_data, harfbuzz, harfbuzz_subset
 
     if "CFF " not in font.tables:
         _read(font)
@@ -140,16 +140,20 @@ def _subset(font: Any, to_unicode: dict[int, str], hinting: bool) -> None:
     if font.missing:
         flags |= harfbuzz_subset.HB_SUBSET_FLAGS_NOTDEF_OUTLINE
     elif compact_fonts and _plain_cff(font) and _cids_are_glyph_ids(font):
-        data, cff, _count = _harfbuzz(font, glyphs, flags)
-        if data and cff and _cid_keyed(cff, glyphs):  # HarfBuzz kept the CIDs
+        face = _harfbuzz(font, glyphs, flags)
+        data, cff = (get_hb_object_data(face), _table(face, b"CFF ")) if face else (None, b"")
+        names = set(_cid_charset(cff) or ())
+        if data and names and all(f"cid{gid:05d}" in names for gid in glyphs if gid):  # CIDs kept
             font.file_content, font.packgen_cff = data, cff  # written as a bare CFF: _fonts_dictionary
             return
-    data, _cff, count = _harfbuzz(font, glyphs, flags | harfbuzz_subset.HB_SUBSET_FLAGS_RETAIN_GIDS)
+    face = _harfbuzz(font, glyphs, flags | harfbuzz_subset.HB_SUBSET_FLAGS_RETAIN_GIDS)
     # Glyphs the used ones lead to (through the font's substitutions) can come after the last one
     # used; WeasyPrint's second pass drops them, so such a font goes WeasyPrint's way.
-    if data and count == glyphs[-1] + 1:
-        font.file_content = data
-        return
+    if face and harfbuzz.hb_face_get_glyph_count(face) == glyphs[-1] + 1:
+        data = get_hb_object_data(face)
+        if data:
+            font.file_content = data
+            return
     _read(font)
     _originals["subset"](font, to_unicode, hinting)
 
@@ -158,9 +162,9 @@ def _subset(font: Any, to_unicode: dict[int, str], hinting: bool) -> None:
 _DROPPED = (b"BASE", b"DSIG", b"EBDT", b"EBLC", b"EBSC", b"GPOS", b"GSUB", b"JSTF", b"LTSH", b"PCLT", b"SVG ")
 
 
-def _harfbuzz(font: Any, glyphs: list[int], flags: int) -> tuple[bytes | None, bytes | None, int]:
-    """The font's subset to ``glyphs`` (sorted) with HarfBuzz: the font file, its CFF table, its glyph count."""
-    from weasyprint.pdf.fonts import ffi, get_hb_object_data, harfbuzz, harfbuzz_subset
+def _harfbuzz(font: Any, glyphs: list[int], flags: int) -> Any:
+    """The font's subset to ``glyphs`` (sorted) with HarfBuzz, as WeasyPrint asks for it: a face, or NULL."""
+    from weasyprint.pdf.fonts import ffi, harfbuzz, harfbuzz_subset
 
     subset_input = ffi.gc(
         harfbuzz_subset.hb_subset_input_create_or_fail(), harfbuzz_subset.hb_subset_input_destroy
@@ -173,10 +177,7 @@ def _harfbuzz(font: Any, glyphs: list[int], flags: int) -> tuple[bytes | None, b
     tables = [harfbuzz.hb_tag_from_string(name, -1) for name in _DROPPED]
     drop = harfbuzz_subset.hb_subset_input_set(subset_input, harfbuzz_subset.HB_SUBSET_SETS_DROP_TABLE_TAG)
     harfbuzz.hb_set_add_sorted_array(drop, ffi.new(f"hb_codepoint_t[{len(tables)}]", tables), len(tables))
-    face = ffi.gc(harfbuzz_subset.hb_subset_or_fail(font.hb_face, subset_input), harfbuzz.hb_face_destroy)
-    if not face:
-        return None, None, 0
-    return get_hb_object_data(face) or None, _table(face, b"CFF "), harfbuzz.hb_face_get_glyph_count(face)
+    return ffi.gc(harfbuzz_subset.hb_subset_or_fail(font.hb_face, subset_input), harfbuzz.hb_face_destroy)
 
 
 def _table(face: Any, tag: bytes, head: int | None = None) -> bytes:
@@ -204,27 +205,25 @@ def _cids_are_glyph_ids(font: Any) -> bool:
     """
     key = _table(font.hb_face, b"CFF ", head=1024)
     if key not in _cid_fonts:
-        _cid_fonts[key] = _cid_keyed(_table(font.hb_face, b"CFF "), glyphs=None)
+        names = _cid_charset(_table(font.hb_face, b"CFF "))
+        _cid_fonts[key] = names is not None and all(
+            name == f"cid{gid:05d}" for gid, name in enumerate(names) if gid
+        )
     return _cid_fonts[key]
 
 
-def _cid_keyed(cff: bytes, glyphs: list[int] | None) -> bool:
-    """Whether a CFF table is CID-keyed and each glyph's CID is its id (``glyphs`` None), or it has a
-    glyph for each CID in ``glyphs``."""
+def _cid_charset(cff: bytes) -> list[str] | None:
+    """The glyph names, by glyph id, of a CID-keyed CFF table (``cid00042`` for CID 42); None for a
+    name-keyed one, or one fontTools cannot read (WeasyPrint's way then)."""
     from fontTools.cffLib import CFFFontSet
 
     fonts = CFFFontSet()
     try:
         fonts.decompile(io.BytesIO(cff), None)
         top = fonts.topDictIndex[0]
-        if not hasattr(top, "ROS"):
-            return False
-        if glyphs is None:
-            return all(name == f"cid{gid:05d}" for gid, name in enumerate(top.charset) if gid)
-        names = set(top.charset)
-    except Exception:  # a CFF fontTools cannot read: WeasyPrint's way
-        return False
-    return all(f"cid{gid:05d}" in names for gid in glyphs if gid)
+        return list(top.charset) if hasattr(top, "ROS") else None
+    except Exception:
+        return None
 
 
 def _fonts_dictionary(pdf: Any, fonts: Any, compress: bool, subset: bool, options: Any) -> Any:
