@@ -205,7 +205,7 @@ def member_html(workspace: Path, limit: int) -> tuple[list[str], str]:
     os.environ["SOURCE_DATE_EPOCH"] = EPOCH
     from packgen.build import read_and_assign
     from packgen.config import load_config
-    from packgen.plans import booklet_content
+    from packgen.content.plans import booklet_content
     from packgen.render import Renderer
 
     config = load_config(workspace=workspace)
@@ -236,9 +236,9 @@ def baseline_in_process(html_files: list[Path], base_url: str, folder: Path) -> 
     """(b): one Python process, ``HTML(...).write_pdf()`` per member, as the WeasyPrint docs show."""
     from weasyprint import HTML
 
-    from packgen import speedups
+    from packgen.render import accel
 
-    speedups.uninstall()  # WeasyPrint as a user's loop has it
+    accel.uninstall()  # WeasyPrint as a user's loop has it
     start = time.perf_counter()
     for path in html_files:
         HTML(filename=str(path), base_url=base_url).write_pdf(folder / (path.stem + ".pdf"))

@@ -1,8 +1,10 @@
-"""Writing output files so that an interrupted build never leaves one that looks finished."""
+"""Writing output files so that an interrupted build never leaves one that looks finished, and
+reading back what was written (sha256)."""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -39,3 +41,12 @@ def write_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through :func:`atomic_output`."""
     with atomic_output(path) as handle:
         handle.write(data)
+
+
+def sha256_file(path: Path) -> str:
+    """The sha256 of a file's bytes, read in blocks (a print run can be hundreds of MB)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

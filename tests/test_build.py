@@ -23,7 +23,10 @@ import pytest
 from conftest import ROOT, pdftotext
 from pypdf import PdfReader
 
-from packgen.build import WORKER_DIED, BuildOptions, in_shard, output_lock, parse_shard
+from packgen.build import BuildOptions
+from packgen.build.lock import output_lock
+from packgen.build.selection import in_shard, parse_shard
+from packgen.build.workers import WORKER_DIED
 from packgen.errors import UsageError
 
 TEMPLATE = """<!DOCTYPE html>
@@ -440,7 +443,7 @@ def running(pid: int) -> bool:
 
 
 def test_fingerprint_follows_content_not_location(tmp_path: Path) -> None:
-    from packgen.build import inputs_fingerprint
+    from packgen.build.incremental import inputs_fingerprint
     from packgen.config import load_config
 
     first = make_workspace(tmp_path / "a", MEMBERS[:1])
@@ -457,7 +460,7 @@ def test_fingerprint_follows_content_not_location(tmp_path: Path) -> None:
 def test_ctrl_c_while_a_progress_line_prints_still_says_so(run, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Seen in CI: exit 130 with nothing on stderr. A Ctrl-C that lands as rich ends a print (at the
     start of its ``_exit_buffer``) leaves rich buffering everything after it, the message included."""
-    from packgen import cli
+    from packgen.cli import output as cli
 
     make_workspace(tmp_path, MEMBERS[:2])
     ends_print = cli.err._exit_buffer
@@ -506,7 +509,7 @@ def test_ctrl_c_inside_a_finalizer_still_stops_after_the_booklet_in_hand(tmp_pat
 
 
 def test_a_second_ctrl_c_stops_at_once() -> None:
-    from packgen.build import stop_between_booklets
+    from packgen.build.workers import stop_between_booklets
 
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:

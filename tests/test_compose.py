@@ -13,11 +13,10 @@ import yaml
 from conftest import ROOT, requires_poppler
 from pypdf import PdfReader, PdfWriter
 
-from packgen import compose
 from packgen.build import read_and_assign
 from packgen.config import load_config
-from packgen.plans import booklet_content
-from packgen.render import Renderer
+from packgen.content.plans import booklet_content
+from packgen.render import Renderer, compose
 
 pytestmark = requires_poppler
 
@@ -162,7 +161,7 @@ def mirrored_workspace(tmp_path: Path, letter_repeats: int) -> Path:
     (tmp_path / "templates" / "print.css").write_text(MIRRORED_CSS, encoding="utf-8")
     body = " ".join(["The text of a long chapter that runs over several pages."] * 60)
     (tmp_path / "chapter.md").write_text(CHAPTER.format(body=body), encoding="utf-8")
-    config = yaml.safe_load((ROOT / "packgen" / "default_config.yaml").read_text(encoding="utf-8"))
+    config = yaml.safe_load((ROOT / "packgen" / "config" / "default_config.yaml").read_text(encoding="utf-8"))
     for plan in config["plans"].values():
         plan["materials"] = ["chapter.md"]
         plan["summary"] = "请按周学习。" * letter_repeats

@@ -9,9 +9,9 @@ import yaml
 from pypdf import PdfWriter
 
 from packgen.config import default_config_text, load_config
+from packgen.content.plans import booklet_content, load_materials, weekly_schedule
 from packgen.errors import ConfigError
-from packgen.members import member_from_mapping
-from packgen.plans import booklet_content, load_materials, weekly_schedule
+from packgen.roster.members import member_from_mapping
 from packgen.rules import assign_plans
 
 
@@ -218,7 +218,7 @@ def test_a_chapter_shows_images_from_beside_it_and_names_a_missing_one(tmp_path:
     (material,) = load_materials(config, config.plans["self_study"])[-1:]
     assert f'src="{(tmp_path / "materials" / "images" / "map.png").as_uri()}"' in material.html
 
-    from packgen.build import inputs_fingerprint
+    from packgen.build.incremental import inputs_fingerprint
 
     before = inputs_fingerprint(config)
     (tmp_path / "materials" / "images" / "map.png").write_bytes(b"another png")

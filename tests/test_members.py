@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook
 
-from packgen.members import (
+from packgen.roster.members import (
     INTERNET,
     MOBILITY,
     PLANS,
@@ -26,9 +26,8 @@ from packgen.members import (
     load_roster,
     map_headers,
     member_from_mapping,
-    parse_birth,
-    parse_phone,
 )
+from packgen.roster.values import parse_birth, parse_phone
 
 DATA = ROOT / "tests" / "data"
 

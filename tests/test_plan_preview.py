@@ -100,7 +100,7 @@ def test_plan_rejects_unknown_plan_and_branch(run, workspace: Path) -> None:
 
 def test_preview_fits_80_columns_and_shows_why(run, workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "80")
-    from packgen import cli
+    from packgen.cli import output as cli
 
     monkeypatch.setattr(cli, "out", cli.Console(width=80, highlight=False, soft_wrap=True, no_color=True))
     result = run("preview", "褚志明", "-c", workspace / "packgen.yaml")
@@ -266,7 +266,7 @@ def test_init_workspace_plans_its_sample_roster(run, tmp_path: Path) -> None:
 
 
 def test_readme_preview_capture_is_what_preview_prints(run, monkeypatch: pytest.MonkeyPatch) -> None:
-    from packgen import cli
+    from packgen.cli import output as cli
 
     monkeypatch.setattr(cli, "out", cli.Console(width=80, highlight=False, soft_wrap=True, no_color=True))
     result = run("preview", "陈静", "-p", ROOT / "profiles")

@@ -18,8 +18,9 @@ from test_build import MEMBERS, make_workspace, manifest
 
 from packgen.build import BuildOptions, BuildResult, build
 from packgen.config import load_config
-from packgen.manifest import Entry
-from packgen.printrun import Placement, combine, layout, print_order
+from packgen.content.plans import NO_ADDRESS
+from packgen.outputs.manifest import Entry
+from packgen.outputs.printrun import Placement, combine, layout, print_order
 
 EXTRA = [
     ("T13", "钱进", "东湖村党支部", "", "一线", "送学上门", "1"),  # no address: listed, no label
@@ -52,7 +53,7 @@ def check_print_run(path: Path, booklets: list[dict], pad_to: int) -> None:
 
 
 def test_print_run_per_plan_pads_each_booklet_to_start_on_an_odd_page(built: BuildResult) -> None:
-    runs = {r["plan"]: r for r in built.print_runs}
+    runs = {r.plan: r.as_dict() for r in built.print_runs}
     assert list(runs) == ["self_study", "online", "delivered"]
     for record in runs.values():
         assert record["pages"] == sum(b["pages"] + b["blank"] for b in record["booklets"])
@@ -88,8 +89,8 @@ def test_delivery_list_and_labels_for_the_delivered_plan(built: BuildResult) -> 
         ("一线", "T01"), ("一线", "T07"), ("一线", "T13"), ("二线", "T04"), ("二线", "T10"), ("二线", "T14"),
     ]  # fmt: skip
     no_address = next(r for r in rows if r["党员编号"] == "T13")
-    assert (no_address["邮寄地址"], no_address["备注"]) == ("", "缺少地址，无法送达，请与支部联系")
-    assert built.delivery["members"] == 6 and built.delivery["labels"] == 5
+    assert (no_address["邮寄地址"], no_address["备注"]) == ("", NO_ADDRESS)
+    assert built.delivery.members == 6 and built.delivery.labels == 5
 
     labels = built.output / "delivery" / "labels.pdf"
     reader = PdfReader(labels)
@@ -109,7 +110,7 @@ def test_delivery_list_and_labels_for_the_delivered_plan(built: BuildResult) -> 
 
 
 def test_print_run_and_delivery_list_share_one_order_with_routes_by_number() -> None:
-    from packgen.delivery import grouped
+    from packgen.outputs.delivery import DeliveryRow, grouped
 
     members = [("D1", "三线", "甲"), ("D2", "", "甲"), ("D3", "十一线", "甲"), ("D4", "一线", "乙"),
                ("D5", "二线", "甲"), ("D6", "一线", "甲"), ("D7", "10线", "甲"), ("D8", "2线", "甲")]  # fmt: skip
@@ -117,10 +118,10 @@ def test_print_run_and_delivery_list_share_one_order_with_routes_by_number() -> 
         Entry(id=i, name="", branch=b, plan="delivered", reason="", route=r, seq=n)
         for n, (i, r, b) in enumerate(members)
     ]
-    rows = [{"id": i, "route": r, "branch": b, "seq": n} for n, (i, r, b) in enumerate(members)]
+    rows = [DeliveryRow(i, "", b, r, "", "", [], "", 0, n) for n, (i, r, b) in enumerate(members)]
     in_print = [e.id for e in print_order(entries)]
     assert in_print == ["D4", "D6", "D5", "D8", "D1", "D7", "D3", "D2"]  # 一 二 2 三 10 十一, no route last
-    assert [r["id"] for r in grouped(rows)] == in_print
+    assert [r.id for r in grouped(rows)] == in_print
 
 
 @settings(deadline=None)  # a loaded CI machine must not fail it
@@ -162,14 +163,14 @@ def _combine_unless_in_a_worker(*args: object) -> object:
 def test_print_runs_are_combined_in_the_build_process_when_a_worker_dies(
     built: BuildResult, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from packgen import printrun
+    from packgen.outputs import printrun
 
     monkeypatch.setattr(printrun, "VOLUME_BOOKLETS", 2)
     monkeypatch.setattr(printrun, "combine", _combine_unless_in_a_worker)
     entries = [e for e in built.entries if e.plan == "delivered"]  # six booklets: three volumes
     output = tmp_path / "out"
     shutil.copytree(built.output, output)
-    records = printrun.write_print_runs(output, entries, "plan", pad_to=2, jobs=2)
+    records = [r.as_dict() for r in printrun.write_print_runs(output, entries, "plan", pad_to=2, jobs=2)]
     assert [r["status"] for r in records] == ["built"] * 3
     for record in records:
         check_print_run(output / record["file"], record["booklets"], 2)
@@ -179,13 +180,13 @@ def test_print_runs_are_combined_in_the_build_process_when_a_worker_dies(
 def test_a_large_plan_is_split_into_volumes(
     built: BuildResult, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, jobs: int
 ) -> None:
-    from packgen import printrun
+    from packgen.outputs import printrun
 
     monkeypatch.setattr(printrun, "VOLUME_BOOKLETS", 4)
     entries = [e for e in built.entries if e.plan == "delivered"]  # six booklets: volumes of 4 and 2
     output = tmp_path / "out"
     shutil.copytree(built.output, output)  # the module's build stays as it was for the other tests
-    records = printrun.write_print_runs(output, entries, "plan", pad_to=2, jobs=jobs)
+    records = [r.as_dict() for r in printrun.write_print_runs(output, entries, "plan", pad_to=2, jobs=jobs)]
     assert [(r["file"], r["volume"], r["volumes"]) for r in records] == [
         ("print/print-run-delivered-01.pdf", 1, 2),
         ("print/print-run-delivered-02.pdf", 2, 2),
@@ -236,14 +237,15 @@ def test_a_print_run_has_a_title_pdf_1_7_and_blank_pages_without_an_empty_stream
 @pytest.mark.parametrize("length", [20, 80, 120])
 def test_a_long_address_keeps_the_phone_and_dates_on_the_label(tmp_path: Path, length: int) -> None:
     from packgen.config import load_config
-    from packgen.delivery import _environment, render_labels
+    from packgen.outputs.delivery import DeliveryRow, render_labels
+    from packgen.render.templates import environment as _environment
 
     config = load_config(workspace=tmp_path)
     address = ("江苏省无锡市新吴区长江路" * 12)[: length - 4] + "402室"
-    row = {
-        "id": "T01", "name": "张建国", "branch": "东湖村党支部", "route": "一线", "address": address,
-        "phone": "13800000001", "rounds": ["2026-12-10", "2027-01-07", "2027-02-04"],
-    }  # fmt: skip
+    row = DeliveryRow(
+        id="T01", name="张建国", branch="东湖村党支部", route="一线", address=address,
+        phone="13800000001", rounds=["2026-12-10", "2027-01-07", "2027-02-04"], file="", pages=0, seq=0,
+    )  # fmt: skip
     (tmp_path / "labels.pdf").write_bytes(render_labels(config, _environment(config), [row]))
     label_bottom = 42.4 / 25.4 * 72  # the first label's lower edge, in points from the top
     words = [w for page in words_on(tmp_path / "labels.pdf") for w in page]

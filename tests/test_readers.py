@@ -11,9 +11,9 @@ import pytest
 from conftest import ROOT, write_csv
 from openpyxl import Workbook
 
-from packgen import readers
 from packgen.errors import InputError
-from packgen.readers import read_table
+from packgen.roster import limits, readers
+from packgen.roster.readers import read_table
 
 DATA = ROOT / "tests" / "data"
 
@@ -165,7 +165,7 @@ def test_xlsx_zip_bomb_is_refused_before_unpacking(tmp_path: Path, monkeypatch: 
     book.active.append(["id", "name"])
     path = tmp_path / "r.xlsx"
     book.save(path)
-    monkeypatch.setattr(readers, "MAX_UNZIPPED_BYTES", 1000)
+    monkeypatch.setattr(limits, "MAX_UNZIPPED_BYTES", 1000)
     with pytest.raises(InputError, match=r"unpacks to \d+ KB, more than any roster \(limit 1000 bytes\)"):
         read_table(path)
 
@@ -384,7 +384,7 @@ def test_a_formula_whose_computed_result_is_empty_text_is_a_blank_cell(tmp_path:
 def test_empty_rows_a_sheet_is_formatted_down_to_do_not_count_towards_the_row_limit(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(readers, "MAX_ROWS", 3)
+    monkeypatch.setattr(limits, "MAX_ROWS", 3)
     book = Workbook()
     sheet = book.active
     sheet.append(["党员编号", "姓名"])

@@ -21,11 +21,12 @@ from pypdf import PdfReader
 from packgen.assets import builtin_templates_dir
 from packgen.build import read_and_assign
 from packgen.config import Config, default_config_text, load_config
+from packgen.content.plans import booklet_content, format_date
 from packgen.errors import ConfigError
-from packgen.fonts import SANS_STACK, SERIF_STACK
-from packgen.members import member_from_mapping
-from packgen.plans import booklet_content, format_date
-from packgen.render import LABELS, Renderer
+from packgen.render import Renderer
+from packgen.render.fonts import SANS_STACK, SERIF_STACK
+from packgen.render.templates import LABELS
+from packgen.roster.members import member_from_mapping
 from packgen.rules import assign_plans
 
 pytestmark = requires_poppler
@@ -202,7 +203,7 @@ def test_doctor_names_the_fonts_booklets_print_with(run) -> None:
 
     number = pango.pango_version()
     assert report["pango"] == f"{number // 10000}.{number // 100 % 100}.{number % 100}"
-    assert report["shortcuts"] == "on"  # packgen/speedups.py: checked for this WeasyPrint
+    assert report["shortcuts"] == "on"  # packgen/render/accel: checked for this WeasyPrint
     text = run("doctor").output
     line = next(line for line in text.splitlines() if "font for body text" in line)
     assert body[0] in line
@@ -401,8 +402,8 @@ def test_the_letter_says_where_the_member_is_in_plain_words(
 
 
 def test_doctor_without_fontconfig_tools_says_to_install_fontconfig(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from packgen import fonts
-    from packgen.doctor import diagnose
+    from packgen.render import fonts
+    from packgen.render.machine import diagnose
 
     real = shutil.which
     monkeypatch.setattr(fonts.shutil, "which", lambda name: None if name.startswith("fc-") else real(name))

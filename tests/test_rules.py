@@ -12,10 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from packgen.config import Config, default_config_text, load_config
+from packgen.config.conditions import parse_condition
 from packgen.errors import ConfigError
-from packgen.members import Member, member_from_mapping, members_from_tables
-from packgen.readers import Row, Table
-from packgen.rules import RuleSet, assign_plans, parse_condition
+from packgen.roster.members import Member, member_from_mapping, members_from_tables
+from packgen.roster.readers import Row, Table
+from packgen.rules import RuleSet, assign_plans
 
 
 def config_with_rules(tmp_path: Path, rules: list[dict[str, Any]], **settings_: Any):

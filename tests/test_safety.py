@@ -12,15 +12,17 @@ import yaml
 from booklets import page_texts, small_workspace
 from conftest import requires_poppler
 from pypdf import PdfReader
+from weasyprint.urls import FatalURLFetchingError
 
 from packgen.assets import builtin_templates_dir
 from packgen.build import read_and_assign
 from packgen.config import load_config
+from packgen.content.plans import booklet_content
 from packgen.errors import ConfigError
-from packgen.fetch import ForbiddenURL, SafeFetcher
-from packgen.fonts import missing_glyphs
-from packgen.plans import booklet_content
 from packgen.render import Renderer
+from packgen.render.engine import _fetcher
+from packgen.render.fetch import FetchPolicy, ForbiddenURL
+from packgen.render.fonts import missing_glyphs
 
 ROSTER = "党员编号,姓名,所在党支部,流动类型,网络条件\n"
 EVIL = '<img src="file:///etc/passwd">'
@@ -135,25 +137,28 @@ def local_server(monkeypatch: pytest.MonkeyPatch):
 def test_fetcher_loads_from_an_allowed_host_only(local_server: int, tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{local_server}/x.txt"
     with pytest.raises(ForbiddenURL) as refused:
-        SafeFetcher([tmp_path]).fetch(url)
+        FetchPolicy([tmp_path]).check(url)
     assert str(refused.value) == (
         f"the booklet tried to load {url}; only data: URLs, workspace files and hosts listed under "
         "allowed_hosts in packgen.yaml may be loaded"
     )
-    response = SafeFetcher([tmp_path], allowed_hosts=["127.0.0.1"]).fetch(url)
+    response = _fetcher(FetchPolicy([tmp_path], allowed_hosts=["127.0.0.1"])).fetch(url)
     assert response.read() == b"hello"
+    refusing = _fetcher(FetchPolicy([tmp_path]))
+    with pytest.raises(FatalURLFetchingError, match="only data: URLs, workspace files and hosts"):
+        refusing.fetch(url)  # fatal: WeasyPrint stops the document, it does not skip the URL
 
 
 def test_fetcher_allows_data_urls_and_workspace_files_but_not_symlinks_out(tmp_path: Path) -> None:
-    fetcher = SafeFetcher([tmp_path])
+    fetcher = _fetcher(FetchPolicy([tmp_path]))
     assert fetcher.fetch("data:text/plain,ok").read() == b"ok"
     (tmp_path / "logo.svg").write_text("<svg/>", encoding="utf-8")
     assert fetcher.fetch((tmp_path / "logo.svg").as_uri()).read() == b"<svg/>"
     (tmp_path / "link").symlink_to("/etc/passwd")
     with pytest.raises(ForbiddenURL, match="outside the templates and workspace: /etc/passwd;"):
-        fetcher.fetch((tmp_path / "link").as_uri())
+        fetcher.policy.check((tmp_path / "link").as_uri())
     with pytest.raises(ForbiddenURL, match="ftp://example.org/x"):
-        fetcher.fetch("ftp://example.org/x")
+        fetcher.policy.check("ftp://example.org/x")
 
 
 @pytest.mark.parametrize(
@@ -179,12 +184,14 @@ def test_attachments_are_disabled(tmp_path: Path, tag: str) -> None:
 def test_a_character_no_font_prints_fails_that_member_by_name_field_and_character(
     run, tmp_path: Path
 ) -> None:
-    small_workspace(tmp_path, ROSTER + "A1,张\ue000,东湖村党支部,境外,良好\nA2,李四,东湖村党支部,境外,良好\n")
+    small_workspace(
+        tmp_path, ROSTER + "A1,张\U000f0003,东湖村党支部,境外,良好\nA2,李四,东湖村党支部,境外,良好\n"
+    )
     result = run("build", "-q", "-j", "1")
     assert result.exit_code == 1
     assert result.output.strip() == (
-        "failed: A1 张\ue000: roster.csv, row 2 (A1 张\ue000): field 'name' has characters no installed font can "
-        "print: \ue000 (U+E000); install a font that covers them (packgen doctor lists fonts) or correct the value"
+        "failed: A1 张\U000f0003: roster.csv, row 2 (A1 张\U000f0003): field 'name' has characters no installed font can "
+        "print: \U000f0003 (U+F0003); install a font that covers them (packgen doctor lists fonts) or correct the value"
     )
     manifest = json.loads((tmp_path / "output" / "manifest.json").read_text(encoding="utf-8"))
     assert {e["id"]: e["status"] for e in manifest["members"]} == {"A1": "failed", "A2": "built"}
@@ -220,7 +227,7 @@ def test_invisible_marks_in_a_name_need_no_glyph(tmp_path: Path) -> None:
 def test_a_character_no_font_prints_in_the_config_fails_with_the_character(tmp_path: Path) -> None:
     workspace = small_workspace(tmp_path / "ws")
     config = yaml.safe_load((workspace / "packgen.yaml").read_text(encoding="utf-8"))
-    config["plans"]["online"]["summary"] = "扫码学习\ue001"
+    config["plans"]["online"]["summary"] = "扫码学习\U000f0002"
     (workspace / "packgen.yaml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     config = load_config(workspace=workspace)
     _, assigned = read_and_assign(config, [])
@@ -229,7 +236,7 @@ def test_a_character_no_font_prints_in_the_config_fails_with_the_character(tmp_p
         Renderer(config).html(booklet_content(config, member, assignment))
     assert str(refused.value) == (
         f"template {builtin_templates_dir() / 'booklet.html.j2'}: the booklet's text (from the config, a template "
-        "or a materials chapter) has characters no installed font can print: \ue001 (U+E001); install a font "
+        "or a materials chapter) has characters no installed font can print: \U000f0002 (U+F0002); install a font "
         "that covers them (packgen doctor lists fonts) or correct the text"
     )
 
@@ -315,7 +322,7 @@ def test_a_chapter_image_outside_the_workspace_may_be_loaded_and_nothing_beside_
     image, other = tmp_path / "elsewhere" / "map.png", tmp_path / "elsewhere" / "secret.txt"
     image.write_bytes(b"png")
     other.write_text("x", encoding="utf-8")
-    fetcher = SafeFetcher([tmp_path / "ws"], files=[image])
+    fetcher = _fetcher(FetchPolicy([tmp_path / "ws"], files=[image]))
     assert fetcher.fetch(image.as_uri()).read() == b"png"
     with pytest.raises(ForbiddenURL):
-        fetcher.fetch(other.as_uri())
+        fetcher.policy.check(other.as_uri())

@@ -14,11 +14,11 @@ from conftest import pdffonts, pdftotext
 from weasyprint import HTML
 from weasyprint.text.fonts import FontConfiguration
 
-from packgen import speedups
 from packgen.build import read_and_assign
 from packgen.config import load_config
-from packgen.plans import BookletContent, booklet_content
-from packgen.render import Renderer
+from packgen.content.plans import BookletContent, booklet_content
+from packgen.render import Renderer, accel
+from packgen.render.accel import speedups
 
 
 @pytest.fixture
@@ -58,9 +58,9 @@ def _pages(pdf: Path) -> list[bytes]:
 
 def test_the_shortcuts_are_in_place_for_the_installed_weasyprint(toggle: None) -> None:
     # fails when WeasyPrint is upgraded past the versions they were checked against: check them
-    # again (this file) and add the version to speedups.CHECKED
+    # again (this file) and add the version to packgen.render.accel.CHECKED
     speedups.uninstall()
-    assert speedups.install()
+    assert accel.install()
 
 
 def test_booklets_are_byte_identical_with_and_without_the_shortcuts(tmp_path: Path, toggle: None) -> None:

@@ -11,9 +11,9 @@ from weasyprint.text.fonts import FontConfiguration
 
 from packgen.build import read_and_assign
 from packgen.config import load_config
-from packgen.plans import booklet_content
+from packgen.content.plans import booklet_content
 from packgen.render import Renderer
-from packgen.stylesheets import TAKEN, Stylesheets
+from packgen.render.accel.stylesheets import TAKEN, Stylesheets
 
 #: a head block using what a sheet can define for the whole document, and a sheet for screens only
 HEAD = """{% extends "builtin/booklet.html.j2" %}
@@ -51,7 +51,7 @@ def test_booklets_from_parsed_once_sheets_are_byte_identical_to_weasyprint_alone
         alone = HTML(string=renderer.html(content), base_url=renderer.base_url).write_pdf()
         assert ours == alone
     # the built-in print.css, extra.css and the head's print <style> and page <style>, once each
-    assert len(renderer._stylesheets) == 4
+    assert len(renderer._engine_()._stylesheets) == 4
 
 
 def _document(body: str, head: str = "") -> HTML:

@@ -11,7 +11,7 @@ import pytest
 from conftest import ROOT, write_csv
 from openpyxl import Workbook
 
-from packgen import readers
+from packgen.roster import limits
 
 DATA = ROOT / "tests" / "data"
 
@@ -228,7 +228,7 @@ def test_file_far_larger_than_any_roster_is_refused_unread(run, tmp_path: Path) 
 
 
 def test_size_limit_applies_to_every_format(run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(readers, "MAX_FILE_BYTES", 1024)
+    monkeypatch.setattr(limits, "MAX_FILE_BYTES", 1024)
     path = write_csv(tmp_path / "r.yaml", "- id: A1\n  name: 张三\n" * 100)
     result = run("validate", path)
     assert result.exit_code == 2
@@ -241,7 +241,7 @@ def test_xlsx_zip_bomb_is_refused(run, tmp_path: Path, monkeypatch: pytest.Monke
     path = tmp_path / "r.xlsx"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("xl/worksheets/sheet1.xml", b"\0" * 300_000)
-    monkeypatch.setattr(readers, "MAX_UNZIPPED_BYTES", 100_000)
+    monkeypatch.setattr(limits, "MAX_UNZIPPED_BYTES", 100_000)
     result = run("validate", path)
     assert result.exit_code == 2
     assert result.output == (
@@ -366,7 +366,7 @@ def test_cell_longer_than_any_roster_is_refused(run, tmp_path: Path) -> None:
 def test_more_rows_than_any_roster_is_refused(
     run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str
 ) -> None:
-    monkeypatch.setattr(readers, "MAX_ROWS", 3)
+    monkeypatch.setattr(limits, "MAX_ROWS", 3)
     path = tmp_path / f"r.{fmt}"
     rows = [[f"A{i}", "张三"] for i in range(5)]
     if fmt == "csv":

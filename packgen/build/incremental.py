@@ -1,0 +1,92 @@
+"""What an earlier build into the same folder already made, so a build renders only what changed.
+
+A booklet's key hashes everything it depends on (the member, the plan, and one fingerprint of the
+config, templates and materials); a booklet whose key and file are unchanged is not rendered again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from packgen import __version__
+from packgen.assets import builtin_templates_dir
+from packgen.config.schema import Config, material_file
+from packgen.files import sha256_file
+from packgen.materials import load_material
+from packgen.outputs.manifest import Entry
+from packgen.outputs.paths import booklet_path
+from packgen.roster.members import Member
+from packgen.rules.ruleset import Assignment
+
+
+def remove_stale_parts(folder: Path) -> None:
+    """Temporary files of a build that was killed; they never end in ``.pdf``."""
+    for part in folder.glob(".*.part-*"):
+        part.unlink(missing_ok=True)
+
+
+def inputs_fingerprint(config: Config, skip: Path | None = None) -> str:
+    """One hash of everything besides the member that a booklet depends on, computed once per build.
+
+    ``skip`` (the output folder) is left out, should the templates folder be the whole workspace.
+    """
+    digest = hashlib.sha256()
+    digest.update(f"packgen {__version__}\n".encode())
+    digest.update(config.model_dump_json().encode("utf-8"))
+    digest.update(f"\nSOURCE_DATE_EPOCH={os.environ.get('SOURCE_DATE_EPOCH', '')}\n".encode())
+    files: list[tuple[str, Path]] = []  #: (a name that does not depend on where the workspace is, path)
+    for label, folder in (
+        ("builtin", builtin_templates_dir()),
+        ("workspace", config.resolve(config.templates)),
+    ):
+        if folder.is_dir():
+            found = (p for p in folder.rglob("*") if p.is_file() and not (skip and p.is_relative_to(skip)))
+            files += sorted((f"{label}/{p.relative_to(folder).as_posix()}", p) for p in found)
+    for key, plan in config.plans.items():
+        for entry in plan.materials:
+            path = config.resolve_material(material_file(entry))
+            files.append((f"material {key} {material_file(entry)}", path))
+            files += [
+                (f"image {key} {material_file(entry)} {n}", image)
+                for n, image in enumerate(load_material(path).images)
+            ]
+    for name, path in files:
+        digest.update(f"\n{name}\n".encode())
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def member_key(fingerprint: str, member: Member, assignment: Assignment) -> str:
+    """Changes when the member's data, plan or explanation, or any shared input changes.
+
+    The member's ``source`` (file and row) is left out: inserting a row must not rebuild everyone.
+    """
+    data = {
+        "member": member.model_dump(mode="json", exclude={"source"}),
+        "assignment": [assignment.plan, assignment.reason, assignment.source, assignment.rule],
+    }
+    text = fingerprint + json.dumps(data, ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def is_unchanged(output: Path, entry: Entry, before: Entry | None) -> bool:
+    """Built before with the same key, and the file on disk is the one that build wrote."""
+    if before is None or before.status == "failed" or before.key != entry.key or before.file != entry.file:
+        return False
+    path = output / entry.file
+    return path.is_file() and sha256_file(path) == before.sha256
+
+
+def remove_booklets(output: Path, member_ids: list[str]) -> list[str]:
+    """Delete the booklets in ``output`` of members no longer on the roster (a member whose row has
+    errors this time is still on it); the ids of those that were there."""
+    removed = []
+    for member_id in member_ids:
+        path = output / booklet_path(member_id)
+        if path.is_file():
+            path.unlink()
+            removed.append(member_id)
+    return removed

@@ -1,0 +1,26 @@
+"""Where things go in an output folder, and the one safe file name a member's booklet gets."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+
+BOOKLETS_DIR = "booklets"
+PRINT_DIR = "print"
+DELIVERY_DIR = "delivery"
+
+
+def booklet_filename(member_id: str) -> str:
+    """A safe file name for a member id: never a path, never hidden, distinct for distinct ids."""
+    text = unicodedata.normalize("NFKC", member_id)
+    safe = re.sub(r"[^\w.-]", "_", text, flags=re.UNICODE).lstrip(".") or "member"
+    safe = safe[:80]
+    if safe != member_id:
+        safe += "-" + hashlib.sha256(member_id.encode("utf-8")).hexdigest()[:8]
+    return safe + ".pdf"
+
+
+def booklet_path(member_id: str) -> str:
+    """A member's booklet, relative to the output folder (as the manifest records it)."""
+    return f"{BOOKLETS_DIR}/{booklet_filename(member_id)}"

@@ -1,0 +1,260 @@
+"""Turn (member, plan) into HTML with Jinja, then into a PDF booklet through the engine.
+
+A :class:`Renderer` holds what can be reused between booklets (the Jinja environment, the engine
+with its fonts and parsed stylesheets, the rendered shared parts), so a batch creates one per worker
+process. Most of a booklet is rendered once per plan and drawn onto each member's own pages
+(:mod:`packgen.render.compose`).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from packgen.assets import builtin_templates_dir
+from packgen.config.schema import Config, material_file
+from packgen.content.plans import BookletContent, format_date
+from packgen.errors import RenderError
+from packgen.materials import load_material
+from packgen.render import compose
+from packgen.render.checks import check_booklet_html, check_member_glyphs
+from packgen.render.courseware import include_courseware
+from packgen.render.engine import Engine, stylesheet_warnings
+from packgen.render.fetch import FetchPolicy, ForbiddenURL
+from packgen.render.templates import (
+    LABELS,
+    TEMPLATE,
+    UNLOADABLE,
+    build_date,
+    check_template,
+    environment,
+    iso_utc,
+    template_error,
+    where,
+)
+from packgen.roster.members import Problem, format_phone
+
+#: how many places of runs linking into the booklet a renderer remembers (see ``Renderer._composed``)
+_PLACES_KEPT = 256
+#: a page rule for left- or right-hand pages only, as mirrored margins need
+_SIDED_PAGE = re.compile(r"@page\b[^{;]*:(?:left|right|recto|verso)\b", re.IGNORECASE)
+
+
+class Renderer:
+    """Renders booklets for one config; reuse one instance for many members.
+
+    Processes rendering one build together can give the same ``shared_folder``: each run of shared
+    sections is then rendered by one of them only (see :class:`compose.SharedCache`).
+    """
+
+    def __init__(self, config: Config, *, shared_folder: Path | None = None) -> None:
+        self.config = config
+        self.builtin = builtin_templates_dir()
+        self.workspace_templates = config.resolve(config.templates)
+        self.env = environment(config)
+        #: a workspace print.css replaces the built-in one; relative URLs (images, extra stylesheets)
+        #: in templates resolve in the workspace templates folder when there is one
+        css = self.workspace_templates / "print.css"
+        self.stylesheet = (css if css.is_file() else self.builtin / "print.css").as_uri()
+        base = self.workspace_templates if self.workspace_templates.is_dir() else self.builtin
+        self.base_url = base.as_uri() + "/"
+        self._engine: Engine | None = None  #: made on the first document (it imports WeasyPrint)
+        self._shared = compose.SharedCache(folder=shared_folder)
+        self._sided_heads: dict[str, bool] = {}
+        #: where each run that links elsewhere in the booklet was last placed, by a hash of its HTML
+        #: (see ``_composed``; a few hundred at most, however many members)
+        self._places: dict[str, tuple[int, dict[str, int]]] = {}
+        #: False renders every booklet whole, as a plain WeasyPrint loop would (tests compare the two)
+        self.fast = True
+
+    def html(self, content: BookletContent) -> str:
+        """The booklet's HTML for one member; refuses missing glyphs and attachments before any PDF."""
+        return self._html(content, compose.whole)
+
+    def _html(self, content: BookletContent, shared: Callable[..., Any]) -> str:
+        """The booklet's HTML; the template calls ``shared`` around what is the same for every member."""
+        check_member_glyphs(content)
+        created = build_date()
+        try:
+            template = self.env.get_template(TEMPLATE)
+            html = template.render(
+                member=content.member,
+                assignment=content.assignment,
+                plan=content.plan,
+                plan_key=content.assignment.plan,
+                plan_label=self._plan_label(content),
+                content=content,
+                org=self.config.organization,
+                training=self.config.training,
+                page=self.config.page,
+                phone=format_phone(content.member.phone),
+                L=LABELS[self.config.page.language],
+                stylesheet=self.stylesheet,
+                created=iso_utc(created),
+                shared=shared,
+                created_date=format_date(created.date(), self.config.page.language, year=True),
+                explanation=self._explanation(content),
+            )
+        except UNLOADABLE as exc:
+            raise template_error(exc, self.workspace_templates) from None
+        except jinja2.TemplateError as exc:  # undefined names, filters that fail as they run …
+            raise RenderError(f"{content.member.source}: {where(exc)}{exc.message}") from None
+        except (ArithmeticError, LookupError, TypeError, ValueError, AttributeError, RecursionError) as exc:
+            raise RenderError(f"{content.member.source}: {where(exc)}{type(exc).__name__}: {exc}") from None
+        check_booklet_html(html, template.filename or TEMPLATE)
+        return html
+
+    def _explanation(self, content: BookletContent) -> str:
+        """Why the member got the plan, in the booklet's language (the rule's reason is the config's)."""
+        return content.assignment.explain(self.config.page.language, self._plan_label(content))
+
+    def check_template(self) -> None:
+        """Load the booklet template (and what it extends), so a broken one stops a build before any booklet."""
+        check_template(self.env, TEMPLATE, self.workspace_templates)
+
+    def stylesheet_problems(self) -> list[Problem]:
+        """What WeasyPrint would silently ignore in the workspace's own stylesheets (``templates/*.css``):
+        a declaration it cannot read (``margin: 3mmm``) is left out of every booklet without a word.
+
+        Copies of the built-in stylesheets are skipped (they are clean), and so is what a stylesheet
+        imports: nothing is fetched, and a sheet it imports from this folder is checked on its own.
+        """
+        folder = self.workspace_templates
+        sheets = [
+            path
+            for path in (sorted(folder.glob("*.css")) if folder.is_dir() else [])
+            if not _same_file(path, self.builtin / path.name)
+        ]
+        if not sheets:
+            return []
+        return [
+            Problem(str(path), line, None, f"{message} The booklets are printed without it.",
+                    severity="warning", row_word="line")
+            for path, found in stylesheet_warnings(sheets).items()
+            for line, message in found
+        ]  # fmt: skip
+
+    def _plan_label(self, content: BookletContent) -> str:
+        if self.config.page.language == "en" and content.plan.label_en:
+            return content.plan.label_en
+        return content.plan.label
+
+    def pdf(self, content: BookletContent) -> bytes:
+        """The booklet's PDF bytes for one member.
+
+        What is the same for every member on the plan is rendered once and drawn onto
+        blank pages of the member's own part (see :mod:`packgen.render.compose`); the booklet shows
+        exactly what a whole render would.
+        """
+        try:
+            if not self.fast:
+                return include_courseware(self._engine_().pdf(self.html(content)), content)
+            booklet = compose.split(lambda hook: self._html(content, hook))
+            if not booklet.ids:
+                return include_courseware(self._engine_().pdf(booklet.personal), content)
+            return include_courseware(self._composed(content, booklet), content)
+        except ForbiddenURL as exc:
+            raise RenderError(f"{content.member.source} ({content.member.id}): {exc}") from None
+
+    def _composed(self, content: BookletContent, booklet: compose.Split) -> bytes:
+        """The booklet from its personal part and each run of shared sections rendered once.
+
+        A run must start on the same side of the sheet (left or right page) as in a whole render, so
+        mirrored margins stay right: each run is first taken as starting on a right-hand page, and
+        rendered again for the other side when the personal part puts it on a left-hand one. A run
+        that links elsewhere in the booklet (the table of contents) is rendered for its place: the
+        page it starts on and the pages of the anchors it links to, as the personal part puts them
+        (at first as for the previous booklet with the same run, which is most often right).
+        """
+        runs = range(len(booklet.runs))
+        shared = [booklet.run_html(run) for run in runs]
+        targets = booklet.targets
+        keys = [hashlib.sha256(shared[run].encode()).hexdigest() if targets[run] else "" for run in runs]
+        left = [False] * len(booklet.runs)
+        places = [
+            self._places.get(keys[run], (2, dict.fromkeys(targets[run], 1))) if targets[run] else None
+            for run in runs
+        ]
+
+        def part(run: int) -> compose.SharedPart:
+            def render(html: str) -> compose.SharedPart:
+                document = self._document(html)
+                ids = [booklet.ids[i] for i in booklet.runs[run]]
+                return compose.read_shared(document, self._engine_().write_pdf(document), ids)
+
+            place = places[run]
+            if place is not None:
+                return self._shared.get(compose.paged_html_for(shared[run], *place), render)
+            return self._shared.get(compose.shared_html_for(shared[run], left[run]), render)
+
+        sided = self._sided(booklet.head)
+        personal = ""
+        for _ in range(3):
+            parts = [part(run) for run in runs]
+            html = compose.with_placeholders(booklet, parts)
+            if html != personal:
+                personal, document = html, self._document(html)
+            firsts = compose.first_pages(document, booklet)
+            where = compose.anchor_pages(document)
+            wrong = False
+            for run, first in enumerate(firsts):
+                if places[run] is not None:
+                    place = (first + 1, {name: where[name] for name in targets[run] if name in where})
+                    wrong |= place != places[run]
+                    places[run] = self._places[keys[run]] = place
+                    if len(self._places) > _PLACES_KEPT:  # runs that show member data: forget the oldest
+                        del self._places[next(iter(self._places))]
+                elif sided and (first % 2 == 1) != left[run]:
+                    left[run], wrong = not left[run], True
+            if not wrong:
+                return compose.overlay(self._engine_().write_pdf(document), parts, firsts)
+        return self._engine_().pdf(self.html(content))  # the layout keeps changing: render whole
+
+    def _sided(self, head: str) -> bool:
+        """Whether left- and right-hand pages may look different (``@page :left`` …, mirrored margins).
+
+        When they cannot, a run of shared sections looks the same on either side and is rendered once.
+        Read from the booklet head's own styles and the stylesheets in the template folders; a
+        stylesheet from elsewhere (a web address) cannot be read here, so it counts as sided.
+        """
+        if head not in self._sided_heads:
+            styles = re.findall(r"<style\b[^>]*>(.*?)</style>", head, flags=re.DOTALL | re.IGNORECASE)
+            folders = [self.builtin, self.workspace_templates]
+            files = [path for folder in folders if folder.is_dir() for path in sorted(folder.rglob("*.css"))]
+            texts = styles + [path.read_text(encoding="utf-8", errors="replace") for path in files]
+            remote = re.search(r"<link\b[^>]*\bhref=[\"']?(?!file:)[a-z]+:", head, flags=re.IGNORECASE)
+            self._sided_heads[head] = bool(remote) or any(_SIDED_PAGE.search(text) for text in texts)
+        return self._sided_heads[head]
+
+    @functools.cached_property
+    def _chapter_images(self) -> list[Path]:
+        """The images the config's chapters show, which a booklet may load wherever the chapter is
+        (found once: the materials are this renderer's config's, like the build's inputs hash)."""
+        return [
+            image
+            for plan in self.config.plans.values()
+            for entry in plan.materials
+            for image in load_material(self.config.resolve_material(material_file(entry))).images
+        ]
+
+    def _engine_(self) -> Engine:
+        """The WeasyPrint engine, made on the first document; what it may load is this config's."""
+        if self._engine is None:
+            roots = [self.builtin, self.workspace_templates, self.config.workspace]
+            policy = FetchPolicy(roots, self.config.allowed_hosts, files=self._chapter_images)
+            self._engine = Engine(self.base_url, policy)
+        return self._engine
+
+    def _document(self, html: str) -> Any:
+        """A laid-out WeasyPrint document, with this renderer's fonts, images and fetch policy."""
+        return self._engine_().document(html)
+
+
+def _same_file(path: Path, other: Path) -> bool:
+    return other.is_file() and other.read_bytes() == path.read_bytes()

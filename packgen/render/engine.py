@@ -1,0 +1,152 @@
+"""The one door to WeasyPrint: HTML in, laid-out documents and PDF bytes out.
+
+Nothing else in packgen imports WeasyPrint; what leans on its internals (the shortcuts in
+:mod:`packgen.render.accel`) is loaded from here, behind the version gate there. An
+:class:`Engine` keeps what documents can share (the font configuration, parsed stylesheets,
+images), so a process creates one per config and reuses it for every booklet.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from packgen.render import accel
+from packgen.render.fetch import FetchPolicy, ForbiddenURL
+
+__all__ = ["Engine", "ForbiddenURL", "render_pdf", "stylesheet_warnings", "versions"]
+
+
+def _fetcher(policy: FetchPolicy) -> Any:
+    """A WeasyPrint URL fetcher that asks ``policy`` first; redirects are off, so an allowed host
+    cannot bounce a fetch elsewhere."""
+    return _fetcher_class()(policy)
+
+
+@functools.cache
+def _fetcher_class() -> type:
+    from weasyprint.urls import FatalURLFetchingError, URLFetcher
+
+    class Fetcher(URLFetcher):
+        def __init__(self, policy: FetchPolicy) -> None:
+            super().__init__(timeout=10, allow_redirects=False, fail_on_errors=True)
+            self.policy = policy
+
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            try:
+                self.policy.check(url)
+            except ForbiddenURL as exc:
+                raise FatalURLFetchingError(str(exc)) from None  # fatal: WeasyPrint stops, not skips
+            return super().fetch(url, headers)
+
+    return Fetcher
+
+
+@contextmanager
+def _refusals() -> Iterator[None]:
+    """A fetch the policy refused, as :class:`ForbiddenURL` (WeasyPrint raises it as fatal)."""
+    from weasyprint.urls import FatalURLFetchingError
+
+    try:
+        yield
+    except FatalURLFetchingError as exc:
+        raise ForbiddenURL(str(exc)) from None
+
+
+class Engine:
+    """WeasyPrint for one config: fonts, parsed stylesheets and images kept between documents."""
+
+    def __init__(self, base_url: str, policy: FetchPolicy) -> None:
+        self.base_url = base_url
+        self.policy = policy
+        self._font_config: Any = None
+        self._stylesheets: Any = None  #: accel.Stylesheets, made with the font configuration
+        self._image_cache: dict[str, Any] = {}
+
+    def document(self, html: str) -> Any:
+        """``html`` laid out: a WeasyPrint ``Document`` (its ``pages`` carry anchors and bookmarks)."""
+        from weasyprint import HTML
+        from weasyprint.text.fonts import FontConfiguration
+
+        if self._font_config is None:
+            accel.install()  # same bytes, less work: see packgen/render/accel/speedups.py
+            self._font_config = FontConfiguration()
+            self._stylesheets = accel.Stylesheets(self._font_config)
+        document = HTML(string=html, base_url=self.base_url, url_fetcher=_fetcher(self.policy))
+        with _refusals():
+            sheets = self._stylesheets.take(document)  # parsed once per engine, not per document
+            if sheets is None:
+                return document.render(font_config=self._font_config, cache=self._image_cache)
+            return document.render(
+                font_config=self._font_config,
+                cache=self._image_cache,
+                **self._stylesheets.render_options(sheets),
+            )
+
+    def write_pdf(self, document: Any) -> bytes:
+        with _refusals():
+            return bytes(document.write_pdf())
+
+    def pdf(self, html: str) -> bytes:
+        return self.write_pdf(self.document(html))
+
+
+def render_pdf(html: str, base_url: str, policy: FetchPolicy) -> bytes:
+    """One document rendered the plain way (address labels: one a build)."""
+    from weasyprint import HTML
+
+    with _refusals():
+        return bytes(HTML(string=html, base_url=base_url, url_fetcher=_fetcher(policy)).write_pdf())
+
+
+def stylesheet_warnings(paths: Iterable[Path]) -> dict[Path, list[tuple[int | None, str]]]:
+    """What WeasyPrint would silently ignore in each stylesheet: (line, message) per declaration it
+    cannot read. What a sheet imports is not fetched (a sheet it imports from the folder is checked
+    on its own)."""
+    from weasyprint import CSS
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    class NoImports(URLFetcher):
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            return URLFetcherResponse(url, body=b"", headers={"Content-Type": "text/css"})
+
+    ignored: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            ignored.append(record.getMessage())
+
+    logger, handler = logging.getLogger("weasyprint"), Collect(logging.WARNING)
+    found: dict[Path, list[tuple[int | None, str]]] = {}
+    logger.addHandler(handler)
+    try:
+        for path in paths:
+            ignored.clear()
+            try:
+                CSS(filename=str(path), url_fetcher=NoImports())
+            except Exception as exc:  # unreadable: the render says so for each booklet
+                ignored.append(str(exc))
+            found[path] = []
+            for message in ignored:
+                at = re.search(r" at (\d+):\d+", message)
+                found[path].append((int(at[1]) if at else None, message))
+    finally:
+        logger.removeHandler(handler)
+    return found
+
+
+def versions() -> dict[str, str]:
+    """WeasyPrint's and Pango's versions; raises (OSError, ImportError) when they cannot load."""
+    import weasyprint
+    from weasyprint.text.ffi import pango
+
+    number = pango.pango_version()  # e.g. 15012 for 1.50.12
+    return {
+        "weasyprint": weasyprint.__version__,
+        "pango": f"{number // 10000}.{number // 100 % 100}.{number % 100}",
+    }

@@ -1,0 +1,163 @@
+"""How each field's value is normalised: whitespace of every kind trimmed, labels to keys, phone
+numbers and birth dates parsed. A value that cannot be read raises ``ValueError`` with what is
+expected; the member stage locates it (file, row, column)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from collections.abc import Mapping
+from typing import Any
+
+from packgen.roster.vocabulary import GENDER, INTERNET, MOBILITY, PLANS, YES_NO
+
+#: Whitespace of every kind (full-width U+3000 and no-break spaces included) and zero-width marks.
+_EDGES = re.compile(r"^[\s\u180e\u200b-\u200d\u2060\ufeff]+|[\s\u180e\u200b-\u200d\u2060\ufeff]+$")
+
+
+def clean_text(value: Any) -> str:
+    """A cell as text: None is empty, whitespace of every kind trimmed, floats like 3.0 as '3'."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return _EDGES.sub("", str(value))
+
+
+def one_line(value: Any) -> str:
+    return re.sub(r"\s+", " ", clean_text(value))
+
+
+def _lines(value: Any) -> str:
+    """Free text that keeps its line breaks (a note typed with Alt+Enter in Excel)."""
+    lines = (one_line(line) for line in clean_text(value).splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+def _choice(table: Mapping[str, Any], what: str) -> Any:
+    labels = " / ".join(dict.fromkeys(k for k in table if not k.isascii()))
+    keys = " / ".join(dict.fromkeys(str(v) for v in table.values()))
+    if not keys.isascii():  # values are Chinese themselves (性别): show the English spellings instead
+        keys = " / ".join(k for k in table if k.isascii())
+
+    def parse(value: Any) -> Any:
+        text = clean_text(value)
+        if not text:
+            return None
+        key = unicodedata.normalize("NFKC", text).lower().replace(" ", "_").replace("-", "_")
+        if key in table:
+            return table[key]
+        raise ValueError(f"unknown {what}; expected one of {labels} (or {keys})")
+
+    return parse
+
+
+def parse_phone(value: Any) -> str:
+    """Phone numbers in any common spacing, stored as digits with an optional leading +."""
+    text = unicodedata.normalize("NFKC", clean_text(value))
+    if not text:
+        return ""
+    _refuse_rounded(text, "phone number", "numbers")
+    text = re.sub(r"^(\+?\d+)\.0+$", r"\1", text)  # 13812345678.0: a number a spreadsheet wrote as decimal
+    digits = re.sub(r"[\s\-().]", "", text)
+    if not re.fullmatch(r"\+?\d{5,15}", digits):
+        raise ValueError("not a phone number; expected digits such as 138 1234 5678 or +86 138 1234 5678")
+    mobile = re.fullmatch(r"(?:\+|00)?86(1\d{10})", digits)  # China's code, with +, 00 or neither
+    if mobile:
+        digits = mobile.group(1)
+    return digits
+
+
+def format_phone(phone: str) -> str:
+    """A stored phone as people read it: 138 1234 5678."""
+    if len(phone) == 11 and phone.isdigit() and phone.startswith("1"):
+        return f"{phone[:3]} {phone[3:7]} {phone[7:]}"
+    return phone
+
+
+_BIRTH_FORMATS = (
+    re.compile(r"(?P<y>\d{4})\s*年\s*(?P<m>\d{1,2})\s*月(?:\s*(?P<d>\d{1,2})\s*日)?"),
+    re.compile(r"(?P<y>\d{4})[-./](?P<m>\d{1,2})(?:[-./](?P<d>\d{1,2}))?(?:[ T]00:00(?::00)?)?"),
+    re.compile(r"(?P<y>\d{4})(?P<m>\d{2})(?:(?P<d>\d{2}))?"),
+)
+
+
+def parse_birth(value: Any) -> dt.date | None:
+    """Birth year and month as 1975年3月, 1975-03, 1975.3, 197503, or an Excel date."""
+    if isinstance(value, dt.datetime):
+        return value.date().replace(day=1)
+    if isinstance(value, dt.date):
+        return value.replace(day=1)
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 10_000 <= value <= 60_000:
+        return _from_excel_serial(int(value))
+    text = unicodedata.normalize("NFKC", clean_text(value))
+    if not text:
+        return None
+    if re.fullmatch(r"\d{5}", text) and 10_000 <= int(text) <= 60_000:
+        return _from_excel_serial(int(text))
+    for pattern in _BIRTH_FORMATS:
+        match = pattern.fullmatch(text)
+        if match:
+            year, month = int(match["y"]), int(match["m"])
+            if 1900 <= year <= dt.date.today().year and 1 <= month <= 12:
+                return dt.date(year, month, 1)
+    raise ValueError(
+        "not a birth date; expected year and month such as 1975年3月, 1975-03, 1975.3 or an Excel date"
+    )
+
+
+def parse_id(value: Any) -> str:
+    """A member id; full-width letters and digits typed with a Chinese IME become ASCII."""
+    text = unicodedata.normalize("NFKC", one_line(value))
+    _refuse_rounded(text, "id", "ids")
+    return text
+
+
+def _refuse_rounded(text: str, what: str, these: str) -> None:
+    """Refuse a value Excel wrote in scientific notation (1.38E+10): its digits are lost."""
+    if re.fullmatch(r"\d(?:\.\d+)?[eE]\+\d+", text):
+        raise ValueError(
+            f"Excel wrote this {what} as a rounded number; format the column as Text in Excel, type the "
+            f"{these} again and export once more"
+        )
+
+
+#: what a spreadsheet cell shows when the formula that fills it fails
+EXCEL_ERRORS = frozenset(
+    {"#N/A", "#REF!", "#VALUE!", "#DIV/0!", "#NAME?", "#NULL!", "#NUM!", "#SPILL!", "#CALC!"}
+)
+
+
+def _from_excel_serial(serial: int) -> dt.date:
+    """An Excel date serial (days since 1899-12-30, as a date cell shows without its format)."""
+    date = (dt.date(1899, 12, 30) + dt.timedelta(days=serial)).replace(day=1)
+    if date > dt.date.today():
+        raise ValueError("a birth date in the future; expected year and month such as 1975年3月")
+    return date
+
+
+def parse_name(value: Any) -> str:
+    """A name; spaces inside a Chinese name (王　五, padded to line up with three-character names) go."""
+    text = one_line(value)
+    if _HAN_NAME.fullmatch(text):
+        return "".join(text.split())
+    return text
+
+
+#: a name of Chinese characters, maybe with the middle dot of a transcribed name (买买提·艾力) and spaces
+_HAN_NAME = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff·・\s]+")
+
+
+NORMALISERS: dict[str, Any] = {
+    "id": parse_id,
+    "name": parse_name,
+    "notes": _lines,
+    "birth": parse_birth,
+    "phone": parse_phone,
+    "mobility": _choice(MOBILITY, "mobility type (流动类型)"),
+    "internet": _choice(INTERNET, "internet condition (网络条件)"),
+    "can_return": _choice(YES_NO, "yes/no answer"),
+    "plan": _choice(PLANS, "study plan (指定学习方式)"),
+    "gender": lambda v: _choice(GENDER, "gender (性别)")(v) or "",
+}

@@ -1,0 +1,173 @@
+"""Choose a plan for each member by the config's ordered rules, and say why.
+
+Order: the member's own plan column (override) first, then the rules (first match wins), then
+the config's default. A rule's condition is parsed and checked by :mod:`packgen.config.conditions`
+(the language the config speaks) and evaluated here for each member.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from simpleeval import InvalidExpression
+
+from packgen.config.conditions import DERIVED, FUNCTIONS, TEXT_FIELDS, evaluator, parse_condition
+from packgen.config.schema import Config, PlanKey, Rule
+from packgen.errors import ConfigError
+from packgen.roster.members import FIELDS, Member
+
+_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+
+
+#: How an explanation reads, per booklet language: a rule's name and reason, or the member's own choice.
+EXPLANATIONS: dict[str, dict[str, str]] = {
+    "zh": {"rule": "规则“{rule}”：{reason}", "override": "本人或组织指定学习方式：{label}"},
+    "en": {
+        "rule": "Rule \u201c{rule}\u201d: {reason}",
+        "override": "Plan set by you or your branch: {label}",
+    },
+}
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """Which plan a member gets, and why: printed in the terminal, the booklet and the manifest."""
+
+    plan: PlanKey
+    reason: str
+    source: Literal["override", "rule", "default"]
+    rule: str | None = None
+    label: str = ""  #: the plan's label, which an override's explanation names
+
+    def explain(self, language: str = "zh", label: str | None = None) -> str:
+        """The explanation in ``language`` (zh or en); ``label`` names the plan in that language."""
+        words = EXPLANATIONS[language]
+        if self.source == "rule":
+            return words["rule"].format(rule=self.rule, reason=self.reason)
+        if self.source == "override" and (label or self.label):
+            return words["override"].format(label=label or self.label)
+        return self.reason
+
+    @property
+    def explanation(self) -> str:
+        """The explanation as the terminal and the manifest show it (Chinese)."""
+        return self.explain("zh")
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    index: int  #: 1-based position in the config's rules
+    name: str
+    when: str
+    plan: PlanKey
+    reason: str
+    tree: ast.Expr
+
+
+@dataclass(frozen=True)
+class RuleCheck:
+    """One step of choosing a member's plan, for showing why a member got what they got."""
+
+    index: int
+    name: str
+    when: str
+    plan: PlanKey
+    matched: bool
+
+
+class RuleSet:
+    """The config's rules, parsed once and checked against the fields the roster has."""
+
+    def __init__(self, config: Config, extra_fields: Iterable[str] = ()) -> None:
+        self.config = config
+        self.known = set(FIELDS) | set(DERIVED) | set(extra_fields) | set(config.columns.values())
+        self.known -= {"extra", "plan"}
+        self._evaluator = evaluator()
+        self.rules = [self._compile(index, rule) for index, rule in enumerate(config.rules, start=1)]
+
+    def _compile(self, index: int, rule: Rule) -> CompiledRule:
+        where = f"{self.config.where('rules', index - 1, 'when')}: rule {index} '{rule.name}'"
+        tree, problem = parse_condition(rule.when)
+        if tree is None:
+            raise ConfigError(f"{where}: {problem}")
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name) and node.id not in self.known | set(FUNCTIONS):
+                if node.id in ("True", "False", "None"):
+                    continue
+                raise ConfigError(
+                    f"{where}: unknown field '{node.id}' in the condition: {rule.when}\n"
+                    f"  known fields: {', '.join(sorted(self.known))}\n"
+                    "  (a column of the roster is a field under its own header; check the spelling, "
+                    f"or name the header under 'columns:', e.g. {self._suggest_column(node.id)})"
+                )
+        return CompiledRule(index, rule.name, rule.when, rule.plan, rule.reason, tree)
+
+    def _suggest_column(self, name: str) -> str:
+        """A ``columns:`` entry that would give an awkward header the name a rule uses."""
+        for header in sorted(self.known):
+            if name in header and not header.isidentifier():
+                return f'"{header}": {name}'
+        return f'"{name}（…）": {name}'
+
+    def names_for(self, member: Member) -> dict[str, Any]:
+        names: dict[str, Any] = {name: None for name in self.known}
+        names.update({k: _number_or_text(v) for k, v in member.extra.items() if k not in FUNCTIONS})
+        names.update(member.model_dump(include=set(FIELDS) - {"plan"}))
+        for key in TEXT_FIELDS:
+            names[key] = names[key] or ""
+        names["age"] = member.age(self.config.training.start)
+        names["birth"] = member.birth.isoformat() if member.birth else None  # birth < "1960" compares as text
+        return names
+
+    def matches(self, rule: CompiledRule, member: Member) -> bool:
+        self._evaluator.names = self.names_for(member)
+        try:
+            return bool(self._evaluator.eval(rule.when, previously_parsed=rule.tree))
+        except TypeError:
+            return False  # e.g. age >= 65 for a member without a birth date: the rule does not apply
+        except (InvalidExpression, ArithmeticError, ValueError) as exc:
+            raise ConfigError(
+                f"{self.config.where('rules', rule.index - 1, 'when')}: rule {rule.index} '{rule.name}' "
+                f"cannot be evaluated for {member.source} ({member.id}): {exc}"
+            ) from None
+
+    def assign(self, member: Member) -> Assignment:
+        if member.plan is not None:
+            label = self.config.plans[member.plan].label
+            reason = EXPLANATIONS["zh"]["override"].format(label=label)
+            return Assignment(member.plan, reason, "override", label=label)
+        for rule in self.rules:
+            if self.matches(rule, member):
+                return Assignment(rule.plan, rule.reason, "rule", rule.name)
+        return Assignment(self.config.default_plan, self.config.default_reason, "default")
+
+    def trace(self, member: Member) -> list[RuleCheck]:
+        """The rules in order up to the one that matched, each with whether it held for ``member``."""
+        checks = []
+        for rule in self.rules:
+            matched = self.matches(rule, member)
+            checks.append(RuleCheck(rule.index, rule.name, rule.when, rule.plan, matched))
+            if matched:
+                break
+        return checks
+
+
+def _number_or_text(value: str) -> Any:
+    if _NUMBER.fullmatch(value):
+        return float(value) if "." in value else int(value)
+    return value
+
+
+def assign_plans(config: Config, members: list[Member]) -> list[tuple[Member, Assignment]]:
+    """Every member with its plan, in roster order."""
+    rules = rule_set(config, members)
+    return [(member, rules.assign(member)) for member in members]
+
+
+def rule_set(config: Config, members: Iterable[Member]) -> RuleSet:
+    """The config's rules compiled for a roster (whose extra columns rules may name)."""
+    return RuleSet(config, {key for member in members for key in member.extra})
