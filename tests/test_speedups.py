@@ -30,12 +30,18 @@ def toggle() -> Iterator[None]:
     speedups.compact_fonts = compact
 
 
-def _both(render: Callable[[], bytes]) -> tuple[bytes, bytes]:
-    """``render()`` with WeasyPrint as it is, then with the shortcuts that change no byte."""
+def _both(render: Callable[[], bytes], renderer: Renderer | None = None) -> tuple[bytes, bytes]:
+    """``render()`` with WeasyPrint as it is, then with the shortcuts that change no byte (a
+    ``renderer``'s engine puts them in place itself while it renders: it is told)."""
     speedups.compact_fonts = False
     speedups.uninstall()
+    if renderer is not None:
+        renderer._engine_().shortcuts = False
     plain = render()
-    assert speedups.install()
+    if renderer is not None:
+        renderer._engine_().shortcuts = True
+    else:
+        assert speedups.install()
     return plain, render()
 
 
@@ -70,10 +76,10 @@ def test_booklets_are_byte_identical_with_and_without_the_shortcuts(tmp_path: Pa
     renderer = Renderer(config)
     for member, assignment in assigned:
         content = booklet_content(config, member, assignment)
-        plain, fast = _both(functools.partial(renderer.pdf, content))
+        plain, fast = _both(functools.partial(renderer.pdf, content), renderer)
         assert plain == fast
         renderer.fast = False  # and the whole booklet in one document
-        plain, fast = _both(functools.partial(renderer.pdf, content))
+        plain, fast = _both(functools.partial(renderer.pdf, content), renderer)
         assert plain == fast
         renderer.fast = True
 
@@ -150,7 +156,7 @@ def test_a_booklet_copies_no_whole_font_file_into_memory(tmp_path: Path, toggle:
     def reading(original: Callable[[object], bytes]) -> Callable[[object], bytes]:
         return lambda hb_object: read.append(len(data := original(hb_object))) or data
 
-    speedups.uninstall()  # WeasyPrint as it is copies each ~18 MB Noto CJK collection
+    renderer._engine_().shortcuts = False  # WeasyPrint as it is copies each ~18 MB Noto CJK collection
     original = fonts.get_hb_object_data
     fonts.get_hb_object_data = reading(original)
     try:
@@ -159,6 +165,7 @@ def test_a_booklet_copies_no_whole_font_file_into_memory(tmp_path: Path, toggle:
         fonts.get_hb_object_data = original
     assert max(read) > 10_000_000
     read.clear()
+    renderer._engine_().shortcuts = True
     assert speedups.install()  # with the shortcuts, only the subsets are read
     original = speedups._originals["font_data"]
     speedups._originals["font_data"] = reading(original)
