@@ -4,12 +4,11 @@ renders, a plain path that always works, and every shortcut checked rather than 
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
 import weasyprint
-from booklets import small_workspace
+from booklets import page_images, small_workspace
 from conftest import pdffonts, pdftotext, requires_poppler
 from weasyprint import HTML
 
@@ -26,14 +25,6 @@ def _first(workspace: Path):  # type: ignore[no-untyped-def]
     config = load_config(workspace=workspace)
     _, assigned = read_and_assign(config, [workspace / "profiles"])
     return config, booklet_content(config, *assigned[0])
-
-
-def _pages(pdf: Path) -> list[bytes]:
-    """Each page of ``pdf`` as poppler draws it (greyscale, 40 dpi)."""
-    folder = pdf.with_suffix("")
-    folder.mkdir()
-    subprocess.run(["pdftoppm", "-r", "40", "-gray", str(pdf), str(folder / "p")], check=True)
-    return [path.read_bytes() for path in sorted(folder.iterdir())]
 
 
 def test_the_shortcuts_are_in_place_only_while_packgen_renders(tmp_path: Path) -> None:
@@ -119,7 +110,7 @@ def test_a_compact_font_not_written_bare_is_caught_and_written_the_plain_way(
     assert speedups.compact_fonts  # only that document was written without them
     assert "CID Type 0C (OT)" in pdffonts(caught)  # WeasyPrint's own subsets, whose glyph ids hold
     assert pdftotext(caught) == pdftotext(good)
-    assert _pages(caught) == _pages(good)
+    assert page_images(caught) == page_images(good)
 
 
 SHARED_STRING = """{% extends "builtin/booklet.html.j2" %}

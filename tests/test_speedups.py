@@ -4,12 +4,11 @@ compact font subsets change the font programs only: every page looks the same.""
 from __future__ import annotations
 
 import functools
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from booklets import small_workspace
+from booklets import page_images, small_workspace
 from conftest import pdffonts, pdftotext
 from weasyprint import HTML
 from weasyprint.text.fonts import FontConfiguration
@@ -52,14 +51,6 @@ def _compact_or_not(render: Callable[[], bytes]) -> tuple[bytes, bytes]:
     plain = render()
     speedups.compact_fonts = True
     return plain, render()
-
-
-def _pages(pdf: Path) -> list[bytes]:
-    """Each page of ``pdf`` as poppler draws it (greyscale, 40 dpi)."""
-    folder = pdf.with_suffix("")
-    folder.mkdir()
-    subprocess.run(["pdftoppm", "-r", "40", "-gray", str(pdf), str(folder / "p")], check=True)
-    return [path.read_bytes() for path in sorted(folder.iterdir())]
 
 
 def test_the_shortcuts_are_in_place_for_the_installed_weasyprint(toggle: None) -> None:
@@ -198,8 +189,8 @@ def test_compact_font_subsets_draw_every_page_the_same(tmp_path: Path, toggle: N
         assert "CID Type 0C (OT)" in pdffonts(plain)
         fonts = pdffonts(compact)
         assert "CID Type 0C " in fonts and "(OT)" not in fonts and " yes yes yes " in fonts
-        drawn = _pages(compact)
-        assert len(drawn) >= 10 and drawn == _pages(plain)
+        drawn = page_images(compact)
+        assert len(drawn) >= 10 and drawn == page_images(plain)
 
 
 def test_name_keyed_cff_fonts_are_subset_as_weasyprint_does(tmp_path: Path, toggle: None) -> None:
