@@ -17,7 +17,7 @@ from packgen.config.schema import Config, material_file
 from packgen.files import sha256_file
 from packgen.materials import load_material
 from packgen.outputs.manifest import Entry
-from packgen.outputs.paths import booklet_path
+from packgen.outputs.paths import DIGITAL_DIR, booklet_path, digital_path
 from packgen.roster.members import Member
 from packgen.rules.ruleset import Assignment
 
@@ -66,7 +66,13 @@ def member_key(fingerprint: str, member: Member, assignment: Assignment) -> str:
     """
     data = {
         "member": member.model_dump(mode="json", exclude={"source"}),
-        "assignment": [assignment.plan, assignment.reason, assignment.source, assignment.rule],
+        "assignment": [
+            assignment.plan,
+            assignment.reason,
+            assignment.source,
+            assignment.rule,
+            assignment.edition,
+        ],
     }
     text = fingerprint + json.dumps(data, ensure_ascii=False, sort_keys=True)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -76,17 +82,37 @@ def is_unchanged(output: Path, entry: Entry, before: Entry | None) -> bool:
     """Built before with the same key, and the file on disk is the one that build wrote."""
     if before is None or before.status == "failed" or before.key != entry.key or before.file != entry.file:
         return False
-    path = output / entry.file
-    return path.is_file() and sha256_file(path) == before.sha256
+    if before.digital != entry.digital:
+        return False
+    return all(
+        (output / file).is_file() and sha256_file(output / file) == sha256
+        for file, sha256 in ((entry.file, before.sha256), (entry.digital, before.digital_sha256))
+        if file
+    )
 
 
 def remove_booklets(output: Path, member_ids: list[str]) -> list[str]:
-    """Delete the booklets in ``output`` of members no longer on the roster (a member whose row has
-    errors this time is still on it); the ids of those that were there."""
+    """Delete the booklets (and digital editions) in ``output`` of members no longer on the roster (a
+    member whose row has errors this time is still on it); the ids of those that had a booklet there."""
     removed = []
     for member_id in member_ids:
+        (output / digital_path(member_id)).unlink(missing_ok=True)
         path = output / booklet_path(member_id)
         if path.is_file():
             path.unlink()
             removed.append(member_id)
     return removed
+
+
+def remove_stale_digital(output: Path, entries: list[Entry], known: dict[str, Entry]) -> None:
+    """Delete digital editions no member has any more (a plan that no longer gets one, a member
+    moved to another plan); those of members this build left out stay, as their booklets do."""
+    folder = output / DIGITAL_DIR
+    if not folder.is_dir():
+        return
+    current = {entry.id: entry.digital for entry in entries}
+    wanted = {digital for digital in current.values() if digital}
+    wanted |= {e.digital for member_id, e in known.items() if member_id not in current and e.digital}
+    for path in folder.glob("*.pdf"):
+        if f"{DIGITAL_DIR}/{path.name}" not in wanted:
+            path.unlink()

@@ -58,6 +58,9 @@ def merge(
         for entry, source in entries.values():
             if entry.status != "failed" and entry.file:
                 _copy_checked(source / entry.file, output / entry.file, entry.sha256)
+            if entry.status != "failed" and entry.digital:
+                (output / entry.digital).parent.mkdir(parents=True, exist_ok=True)
+                _copy_checked(source / entry.digital, output / entry.digital, entry.digital_sha256)
         merged = sorted((e for e, _ in entries.values()), key=lambda e: e.seq)
         delivered = sorted(rows.values(), key=lambda r: r.seq)
         extra = {"merged": [str(s) for s in sources]}

@@ -31,6 +31,8 @@ class BuildOptions:
     order: Order = "auto"
     #: WeasyPrint as it is, for every booklet: no shortcut, no shared parts (for bisecting a doubt)
     plain_render: bool = False
+    #: saddle or none: an imposed copy of each print run; None: as the config's ``imposition: kind``
+    impose: Literal["none", "saddle"] | None = None
 
 
 @dataclass

@@ -20,6 +20,7 @@ from packgen.build.incremental import (
     is_unchanged,
     member_key,
     remove_booklets,
+    remove_stale_digital,
     remove_stale_parts,
 )
 from packgen.build.lock import output_lock
@@ -32,9 +33,10 @@ from packgen.errors import InputError, PackgenError, UsageError
 from packgen.files import write_atomic
 from packgen.outputs.delivery import DeliveryRow, delivery_rows, write_delivery
 from packgen.outputs.manifest import Entry, previous_entries, read_manifest, summarize, write_manifest
-from packgen.outputs.paths import BOOKLETS_DIR, booklet_path
+from packgen.outputs.paths import BOOKLETS_DIR, booklet_path, digital_path
 from packgen.outputs.printrun import write_print_runs
 from packgen.render.booklet import Renderer
+from packgen.render.prepress import Prepress
 from packgen.roster.members import Member, Problem, Roster, load_roster
 from packgen.rules.ruleset import Assignment, assign_plans
 
@@ -142,6 +144,7 @@ def build(
             before = previous.get(entry.id)
             if before is not None and is_unchanged(output, entry, before):
                 entry.status, entry.pages, entry.sha256 = "unchanged", before.pages, before.sha256
+                entry.digital_sha256 = before.digital_sha256
                 done.append(entry)
                 if progress:
                     progress(entry, len(done), len(chosen))
@@ -166,6 +169,7 @@ def build(
         gone = sorted(set(known) - on_roster)
         removed = remove_booklets(output, gone)
         done = sorted(done + [entry for entry, _ in kept], key=lambda e: e.seq)
+        remove_stale_digital(output, done, known)
         done += rejected_rows(roster.problems, options, known_ids=set(seq), first_seq=len(seq))
         by_id = {m.id: m for m, _ in chosen} | {entry.id: member for entry, member in kept}
         rows = delivery_rows(config, [(by_id[e.id], e) for e in done if e.plan == "delivered"])
@@ -231,6 +235,7 @@ def _kept(
         if is_unchanged(output, entry, before):
             assert before is not None
             entry.status, entry.pages, entry.sha256 = "unchanged", before.pages, before.sha256
+            entry.digital_sha256 = before.digital_sha256
             kept.append((entry, member))
         elif before is not None and before.status != "failed":  # in the folder's print runs until now
             left_out.append(member.id)
@@ -256,9 +261,13 @@ def finish(
     tell = stage or (lambda _: None)
     before = read_manifest(output) or {}
     tell("print runs")
+    imposition = config.imposition
+    if options.impose is not None:
+        imposition = imposition.model_copy(update={"kind": options.impose})
     runs = write_print_runs(
         output, entries, options.print_run, pad_to=options.pad_to, order=options.order,
         previous=before.get("print_runs", []), jobs=options.jobs or os.cpu_count() or 1,
+        prepress=Prepress.of(config), imposition=imposition,
     )  # fmt: skip
     tell("delivery list and labels")
     delivery = write_delivery(config, output, rows, order=options.order, previous=before.get("delivery", {}))
@@ -284,6 +293,8 @@ def _entry(config: Config, member: Member, assignment: Assignment, seq: int, fin
         file=booklet_path(member.id), route=member.route,
         gaps=coverage_gaps(assignment.plan, config.plans[assignment.plan], member),
         key=member_key(fingerprint, member, assignment), seq=seq,
+        edition=assignment.edition, edition_reason=assignment.edition_reason,
+        digital=digital_path(member.id) if assignment.plan in config.digital else "",
     )  # fmt: skip
 
 

@@ -167,15 +167,18 @@ def _init_pool_worker(config: Config, shared_folder: Path | None, plain: bool) -
     _init_worker(config, shared_folder, plain)
 
 
-def render_booklet(member: Member, assignment: Assignment) -> bytes:
-    """The one place a batch turns (member, plan) into PDF bytes; the per-process renderer is reused."""
+def render_booklet(member: Member, assignment: Assignment, digital: bool = False) -> tuple[bytes, bytes]:
+    """The one place a batch turns (member, plan) into PDF bytes: the booklet and, when ``digital``,
+    the digital edition (else empty bytes); the per-process renderer is reused."""
     global _warm
     assert _renderer is not None, "worker not initialised"
-    data = bytes(_renderer.pdf(booklet_content(_renderer.config, member, assignment)))
+    content = booklet_content(_renderer.config, member, assignment)
+    data = bytes(_renderer.pdf(content))
+    edition = bytes(_renderer.digital(content)) if digital else b""
     if not _warm:
         _warm = True
         _freeze_what_stays()
-    return data
+    return data, edition
 
 
 def _freeze_what_stays() -> None:
@@ -192,13 +195,20 @@ def _freeze_what_stays() -> None:
 
 def _build_one(member: Member, assignment: Assignment, entry: Entry, output: Path) -> Entry:
     try:
-        data = render_booklet(member, assignment)
+        data, digital = render_booklet(member, assignment, digital=bool(entry.digital))
     except Exception as exc:  # a bug or a library failure for one member must not stop the batch
         message = str(exc) if isinstance(exc, PackgenError) else f"{type(exc).__name__}: {exc}"
-        (output / entry.file).unlink(missing_ok=True)  # an older booklet for this member is out of date
-        entry.status, entry.error, entry.file = "failed", message, ""
+        for file in (entry.file, entry.digital):  # an older booklet for this member is out of date
+            if file:
+                (output / file).unlink(missing_ok=True)
+        entry.status, entry.error, entry.file, entry.digital = "failed", message, "", ""
         return entry
     entry.status, entry.pages, entry.sha256 = "built", pdf_page_count(data), hashlib.sha256(data).hexdigest()
+    if entry.digital:  # written first: the journal line that the booklet's rename follows covers both
+        entry.digital_sha256 = hashlib.sha256(digital).hexdigest()
+        (output / entry.digital).parent.mkdir(parents=True, exist_ok=True)
+        with atomic_output(output / entry.digital) as handle:
+            handle.write(digital)
     write_recorded(output, entry, data)
     return entry
 

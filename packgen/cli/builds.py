@@ -42,6 +42,14 @@ PadToOpt = Annotated[
         "--pad-to", help="Pad each booklet in the print run to a multiple of N pages (4: saddle stitch)."
     ),
 ]
+ImposeOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--impose",
+        help="saddle: beside each print run, a copy imposed two pages a side for an office duplex "
+        "printer (fold and staple); none: no copy. Default: the config's imposition: kind.",
+    ),
+]
 OrderOpt = Annotated[
     str,
     typer.Option(
@@ -50,11 +58,13 @@ OrderOpt = Annotated[
 ]
 
 
-def _print_choices(print_run: str, order: str) -> None:
+def _print_choices(print_run: str, order: str, impose: str | None = None) -> None:
     if print_run not in ("plan", "all", "none"):
         raise UsageError(f"--print-run {print_run}: use plan, all or none")
     if order not in ("auto", "branch", "route"):
         raise UsageError(f"--order {order}: use auto, branch or route")
+    if impose not in (None, "saddle", "none"):
+        raise UsageError(f"--impose {impose}: use saddle or none")
 
 
 @app.command()
@@ -90,6 +100,7 @@ def build(
     print_run: PrintRunOpt = "plan",
     pad_to: PadToOpt = 2,
     order: OrderOpt = "auto",
+    impose: ImposeOpt = None,
     encoding: EncodingOpt = None,
     sheet: SheetOpt = None,
     as_json: JsonOpt = False,
@@ -104,7 +115,7 @@ def build(
 
     try:
         cfg = load_config(config)
-        _print_choices(print_run, order)
+        _print_choices(print_run, order, impose)
         options = BuildOptions(
             output=(output or cfg.resolve(cfg.output)).resolve(),
             jobs=jobs,
@@ -117,6 +128,7 @@ def build(
             pad_to=pad_to,
             order=order,  # type: ignore[arg-type]
             plain_render=plain_render,
+            impose=impose,  # type: ignore[arg-type]
         )
         shortcuts = accel.status(plain_render)
         if shortcuts != "on" and not (quiet or as_json):
@@ -145,6 +157,7 @@ def merge(
     print_run: PrintRunOpt = "plan",
     pad_to: PadToOpt = 2,
     order: OrderOpt = "auto",
+    impose: ImposeOpt = None,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -154,8 +167,14 @@ def merge(
 
     try:
         cfg = load_config(config)
-        _print_choices(print_run, order)
-        options = BuildOptions(output=output.resolve(), print_run=print_run, pad_to=pad_to, order=order)  # type: ignore[arg-type]
+        _print_choices(print_run, order, impose)
+        options = BuildOptions(
+            output=output.resolve(),
+            print_run=print_run,  # type: ignore[arg-type]
+            pad_to=pad_to,
+            order=order,  # type: ignore[arg-type]
+            impose=impose,  # type: ignore[arg-type]
+        )
         from packgen.views.progress import stage_reporter
 
         result = run_merge(
@@ -215,6 +234,16 @@ def _show_result(cfg: Config, result: BuildResult, *, as_json: bool, quiet: bool
         ui.out.print(summary_table(cfg, result))
         for run in result.print_runs:
             ui.out.print(f"print run: {result.output / run.file} ({run.pages} pages)", markup=False)
+            if run.imposed:
+                ui.out.print(
+                    f"imposed for a duplex printer: {result.output / run.imposed} ({run.imposed_sheets} sheets)",
+                    markup=False,
+                )
+        digital = [e for e in result.entries if e.digital and e.status != "failed"]
+        if digital:
+            ui.out.print(
+                f"digital editions: {result.output / 'digital'} ({len(digital)} members)", markup=False
+            )
         if result.delivery:
             ui.out.print(f"delivery list: {result.output / result.delivery.list_file}", markup=False)
             if result.delivery.labels_file:

@@ -34,7 +34,33 @@ def check_config(config: Config) -> list[Located]:
     problems += check_rules(config)
     problems += check_materials(config)
     problems += _column_problems(config)
+    problems += _profile_problems(config)
     return problems
+
+
+def _profile_problems(config: Config) -> list[Located]:
+    """An ``output_profile`` that is missing or no printer's ICC profile."""
+    if not config.page.output_profile:
+        return []
+    path = config.resolve(config.page.output_profile)
+    try:
+        problem = profile_problem(path.read_bytes())
+    except OSError as exc:
+        problem = f"cannot read {path} ({exc.strerror or exc}); check the path"
+    return [(["page", "output_profile"], problem)] if problem else []
+
+
+def profile_problem(data: bytes) -> str:
+    """What keeps ``data`` from being the ICC profile of a printing condition, or ''."""
+    if len(data) < 132 or data[36:40] != b"acsp":
+        return "not an ICC profile (.icc); ask the print shop for the profile of its printing condition"
+    if data[12:16] != b"prtr" or data[16:20] not in (b"CMYK", b"GRAY"):
+        space, kind = data[16:20].decode("latin-1").strip(), data[12:16].decode("latin-1")
+        return (
+            f"a {space} profile of class '{kind}', not a printer's CMYK profile; PDF/X needs the profile "
+            "of the printing condition (e.g. FOGRA39, GRACoL), which the print shop gives you"
+        )
+    return ""
 
 
 def _column_problems(config: Config) -> list[Located]:
@@ -45,8 +71,8 @@ def _column_problems(config: Config) -> list[Located]:
     silently leave that field empty for every member.
     """
     used: set[str] = set()
-    for rule in config.rules:
-        tree, _ = parse_condition(rule.when)
+    for when in [rule.when for rule in config.rules] + [rule.when for rule in config.large_print]:
+        tree, _ = parse_condition(when)
         used |= {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)} if tree else set()
     problems: list[Located] = []
     for header, name in config.columns.items():
@@ -65,16 +91,19 @@ def _column_problems(config: Config) -> list[Located]:
     return problems
 
 
-def raw_rule_problems(rules: Any) -> list[Located]:
+def raw_rule_problems(rules: Any, section: str = "rules") -> list[Located]:
     """Rule conditions checked even when other settings are wrong, so one run reports everything."""
     if not isinstance(rules, list):
         return []
-    return check_conditions([(r.get("name"), r.get("when")) for r in rules if isinstance(r, dict)])
+    return check_conditions([(r.get("name"), r.get("when")) for r in rules if isinstance(r, dict)], section)
 
 
 def check_rules(config: Config) -> list[Located]:
-    """Every rule that does not parse, uses something not allowed, or compares a field with an impossible value."""
-    return check_conditions([(rule.name, rule.when) for rule in config.rules])
+    """Every rule (plans' and large print's) that does not parse, uses something not allowed, or
+    compares a field with an impossible value."""
+    return check_conditions([(rule.name, rule.when) for rule in config.rules]) + check_conditions(
+        [(rule.name, rule.when) for rule in config.large_print], "large_print"
+    )
 
 
 def check_materials(config: Config) -> list[Located]:

@@ -27,7 +27,7 @@ TEXT_FIELDS = ("name", "gender", "branch", "location", "occupation", "phone", "a
 CATEGORIES: dict[str, dict[str, str]] = {"mobility": MOBILITY, "internet": INTERNET, "gender": GENDER}
 #: Fields that are true, false or unknown (None): ``can_return == False`` leaves out the members who
 #: did not say, where ``not can_return`` would not.
-BOOLEAN_FIELDS = ("can_return",)
+BOOLEAN_FIELDS = ("can_return", "large_print")
 NUMBER_FIELDS = ("age",)
 #: Fields that are always text (birth as an ISO date), so comparing one with a number never matches.
 ALWAYS_TEXT = (*TEXT_FIELDS, "id", "birth")
@@ -238,18 +238,19 @@ def _quoted(value: Any) -> str:
     return f'"{value}"' if isinstance(value, str) else repr(value)
 
 
-def check_conditions(rules: list[tuple[Any, Any]]) -> list[Located]:
+def check_conditions(rules: list[tuple[Any, Any]], section: str = "rules") -> list[Located]:
     """Every condition, of (name, when) pairs, that does not parse, uses something not allowed, or
-    compares a field with an impossible value; usable before the rest of the config is valid."""
+    compares a field with an impossible value; usable before the rest of the config is valid.
+    ``section``: the config's list they are in (``rules``, ``large_print``)."""
     problems: list[Located] = []
     for index, (name, when) in enumerate(rules):
         if not isinstance(when, str):
             continue  # the schema reports it
         tree, problem = parse_condition(when)
         if problem:
-            problems.append((["rules", index, "when"], f"rule '{name}': {problem}"))
+            problems.append(([section, index, "when"], f"rule '{name}': {problem}"))
         elif tree is not None:
-            problems += [(["rules", index, "when"], f"rule '{name}': {p}") for p in _value_problems(tree)]
+            problems += [([section, index, "when"], f"rule '{name}': {p}") for p in _value_problems(tree)]
     return problems
 
 

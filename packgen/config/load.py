@@ -71,7 +71,9 @@ def _parse(text: str, source: str, workspace: Path) -> Config:
         for error in exc.errors():
             loc = [part for part in error["loc"] if part not in ("workspace", "source")]
             problems.append((_strip_union_tags(loc), _message(error)))
-        problems += raw_rule_problems(data.get("rules"))
+        problems += raw_rule_problems(data.get("rules")) + raw_rule_problems(
+            data.get("large_print"), "large_print"
+        )
         raise ConfigError(_report(source, node, problems)) from None
     config._lines = _all_lines(node)
     problems = check_config(config)

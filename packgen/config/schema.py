@@ -60,11 +60,19 @@ class Training(_Model):
         return self
 
 
+#: points per unit of a CSS length
+_POINTS = {"mm": 72 / 25.4, "cm": 720 / 25.4, "q": 18 / 25.4, "in": 72.0, "pt": 1.0, "pc": 12.0, "px": 0.75}
+
+
 class Page(_Model):
     size: Literal["A5", "A4", "B5"] = "A5"
     language: Literal["zh", "en"] = "zh"
     bleed: str = "0mm"
     crop_marks: bool = False
+    #: PDF/X markers on booklets and print runs for a print shop that asks for them
+    pdf_variant: Literal["none", "pdf/x-1a", "pdf/x-4"] = "none"
+    #: the ICC profile of the print shop's printing condition (PDF/X's output intent)
+    output_profile: str = ""
 
     @field_validator("bleed", mode="before")
     @classmethod
@@ -74,6 +82,40 @@ class Page(_Model):
         if re.fullmatch(r"0|\d+(\.\d+)?(mm|cm|in|pt|pc|px|q)", text):
             return text
         raise ValueError(f"{value!r} is not a length; write it with its unit, e.g. 3mm (0mm for none)")
+
+    @property
+    def bleed_pt(self) -> float:
+        """The bleed in points."""
+        number = re.match(r"[\d.]+", self.bleed)
+        unit = self.bleed[number.end() :] if number else ""
+        return float(number[0]) * _POINTS.get(unit, 0.0) if number else 0.0
+
+    @model_validator(mode="after")
+    def _profile_for_pdfx(self) -> Page:
+        if self.pdf_variant != "none" and not self.output_profile:
+            raise ValueError(
+                f"pdf_variant {self.pdf_variant} needs output_profile: the ICC profile (.icc) of the print "
+                "shop's printing condition (e.g. FOGRA39), which the print shop gives you"
+            )
+        return self
+
+
+class Imposition(_Model):
+    """An imposed copy of each print run for an office duplex printer (``packgen build --impose``)."""
+
+    kind: Literal["none", "saddle"] = "none"
+    flip: Literal["short_edge", "long_edge"] = "short_edge"  #: how the printer turns the sheet over
+    sheet: Literal["auto", "A4", "A3", "B4", "SRA3"] = "auto"  #: auto: twice the page size
+    fold_marks: bool = True
+    crop_marks: bool = False  #: only where the sheet leaves room around the pages
+
+
+class LargePrintRule(_Model):
+    """When a member gets the large-print edition (大字版), and why."""
+
+    name: str
+    when: str
+    reason: str
 
 
 class Link(_Model):
@@ -163,6 +205,11 @@ class Config(_Model):
     default_reason: str = "没有规则匹配，按默认方式安排"
     templates: str = "templates"
     allowed_hosts: list[str] = Field(default_factory=list)
+    imposition: Imposition = Imposition()
+    #: any rule that holds gives the member the large-print edition (as does 大字版 = 是)
+    large_print: list[LargePrintRule] = Field(default_factory=list)
+    #: members on these plans also get a tagged digital edition (output/digital/ID.pdf)
+    digital: list[PlanKey] = Field(default_factory=lambda: list[PlanKey](["online"]))
 
     #: where the config came from; relative paths in it are relative to this folder
     workspace: Path = Field(default=Path("."), exclude=True)
@@ -170,7 +217,7 @@ class Config(_Model):
     #: (key, key, index …) -> 1-based line in the YAML, so later checks can say where
     _lines: dict[tuple[str | int, ...], int] = PrivateAttr(default_factory=dict)
 
-    @field_validator("rules", "columns", "allowed_hosts", mode="before")
+    @field_validator("rules", "columns", "allowed_hosts", "large_print", "digital", mode="before")
     @classmethod
     def _empty(cls, value: Any, info: Any) -> Any:
         """``rules:`` with every rule commented out is no rules, not an error."""

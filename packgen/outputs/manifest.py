@@ -22,7 +22,9 @@ MANIFEST_CSV = "manifest.csv"
 JOURNAL = ".packgen-journal.jsonl"
 #: Every booklet the folder holds, also those a narrower build (``--only``, ``--plan``) left out.
 STATE = ".packgen-state.json"
-CSV_COLUMNS = ("id", "name", "branch", "plan", "reason", "file", "pages", "sha256", "status", "error")
+CSV_COLUMNS = (
+    "id", "name", "branch", "plan", "reason", "edition", "file", "pages", "sha256", "status", "error", "digital",
+)  # fmt: skip
 #: A cell starting with one of these is a formula to Excel; prefix it with ' to keep it text.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -46,6 +48,10 @@ class Entry:
     gaps: list[str] = field(default_factory=list)
     key: str = ""  #: hash of everything the booklet depends on; unchanged inputs give an unchanged key
     seq: int = 0  #: position in the roster, so merged shards come back in roster order
+    edition: str = "standard"  #: standard or large (print)
+    edition_reason: str = ""  #: why large print (or why not, when the roster's column says so)
+    digital: str = ""  #: the digital edition, for members whose plan has one
+    digital_sha256: str = ""
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Entry:
@@ -62,6 +68,7 @@ def summarize(entries: Iterable[Entry], not_covered: Iterable[dict[str, str]] = 
         "members": len(entries),
         "by_status": dict(sorted(Counter(e.status for e in entries).items())),
         "by_plan": dict(sorted(Counter(e.plan for e in entries if e.plan).items())),  # "": a row with errors
+        "by_edition": dict(sorted(Counter(e.edition for e in entries if e.plan).items())),
         "by_branch": dict(sorted(Counter(e.branch for e in entries).items())),
         "not_covered": uncovered,
     }

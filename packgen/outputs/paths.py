@@ -9,6 +9,7 @@ import unicodedata
 BOOKLETS_DIR = "booklets"
 PRINT_DIR = "print"
 DELIVERY_DIR = "delivery"
+DIGITAL_DIR = "digital"  #: the tagged digital editions, to read on a phone
 
 
 def booklet_filename(member_id: str) -> str:
@@ -24,3 +25,8 @@ def booklet_filename(member_id: str) -> str:
 def booklet_path(member_id: str) -> str:
     """A member's booklet, relative to the output folder (as the manifest records it)."""
     return f"{BOOKLETS_DIR}/{booklet_filename(member_id)}"
+
+
+def digital_path(member_id: str) -> str:
+    """A member's digital edition, relative to the output folder."""
+    return f"{DIGITAL_DIR}/{booklet_filename(member_id)}"

@@ -8,7 +8,12 @@ did not change since the last build is kept as is.
 
 A plan with more than :data:`VOLUME_BOOKLETS` booklets is split into volumes
 (``print-run-online-01.pdf``, ``-02`` …): files a print shop can handle, and a build whose memory
-does not grow with the roster, since a print run is assembled in memory.
+does not grow with the roster, since a print run is assembled in memory. Large-print booklets go
+into print runs of their own (``print-run-online-large.pdf``): another paper stack, another count.
+
+With a PDF/X variant a print run carries its markers (:mod:`packgen.render.prepress`); with
+imposition, an imposed copy is written beside it (``print-run-online-imposed.pdf``,
+:mod:`packgen.outputs.impose`).
 """
 
 from __future__ import annotations
@@ -22,10 +27,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from packgen.config.schema import Imposition
 from packgen.files import atomic_output, sha256_file
+from packgen.outputs.impose import impose_saddle
 from packgen.outputs.manifest import Entry
 from packgen.outputs.paths import PRINT_DIR
 from packgen.processes import end_with_parent
+from packgen.render.prepress import Prepress
 from packgen.roster.members import PLAN_KEYS
 
 VOLUME_BOOKLETS = 50  #: booklets per print-run file at most
@@ -88,6 +96,7 @@ class PrintRun:
 
     file: str  #: relative to the output folder
     plan: str  #: the plan's key, or "all"
+    edition: str  #: standard or large
     volume: int
     volumes: int
     pad_to: int
@@ -97,6 +106,9 @@ class PrintRun:
     sha256: str = ""
     status: str = "built"  #: built or unchanged
     booklets: list[Placement] = field(default_factory=list)
+    imposed: str = ""  #: the imposed copy, when the build imposes
+    imposed_sheets: int = 0  #: sheets of paper it takes
+    imposed_sha256: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -129,79 +141,110 @@ def write_print_runs(
     order: str = "auto",
     previous: list[dict[str, Any]] | None = None,
     jobs: int = 1,
+    prepress: Prepress | None = None,
+    imposition: Imposition | None = None,
 ) -> list[PrintRun]:
     """Write the print runs for ``mode`` (``plan``, ``all`` or ``none``); return their records.
 
     ``previous``: the records of the last build's manifest. Volumes that changed are combined
-    ``jobs`` at a time, each in its own process.
+    ``jobs`` at a time, each in its own process. ``prepress``: the PDF/X markers each print run
+    gets; ``imposition``: an imposed copy of each (``kind: saddle``).
     """
     usable = [e for e in entries if e.status != "failed" and e.file]
-    groups: dict[str, list[Entry]] = {}
-    if mode == "all" and usable:
-        groups["all"] = usable
-    elif mode == "plan":
-        for entry in usable:
-            groups.setdefault(entry.plan, []).append(entry)
+    groups: dict[tuple[str, str], list[Entry]] = {}
+    for entry in usable if mode in ("all", "plan") else []:
+        groups.setdefault(("all" if mode == "all" else entry.plan, entry.edition), []).append(entry)
     folder = output / PRINT_DIR
     earlier = {r.get("file"): r for r in previous or [] if isinstance(r, dict)}
     records: list[PrintRun] = []
     todo: list[PrintRun] = []
-    for name, volume, count, members in _volumes(groups, order):
+    finish = Finish(prepress or Prepress(), imposition if imposition and imposition.kind != "none" else None)
+    for (name, edition), volume, count, members in _volumes(groups, order):
         placements = layout(members, pad_to)
         suffix = f"-{volume:02d}" if count > 1 else ""
-        relative = f"{PRINT_DIR}/print-run-{name}{suffix}.pdf"
+        stem = f"print-run-{name}{'-large' if edition == 'large' else ''}{suffix}"
+        relative = f"{PRINT_DIR}/{stem}.pdf"
         record = PrintRun(
             relative,
             name,
+            edition,
             volume,
             count,
             pad_to,
             order,
-            _key(placements, members, pad_to),
+            _key(placements, members, pad_to, finish),
             booklets=placements,
+            imposed=f"{PRINT_DIR}/{stem}-imposed.pdf" if finish.imposition else "",
         )
         before = earlier.get(relative)
         if (
             before
             and before.get("key") == record.key
             and _intact(output / relative, before.get("sha256", ""))
+            and (not record.imposed or _intact(output / record.imposed, before.get("imposed_sha256", "")))
         ):
             record.pages, record.sha256, record.status = before["pages"], before["sha256"], "unchanged"
+            record.imposed_sheets = before.get("imposed_sheets", 0)
+            record.imposed_sha256 = before.get("imposed_sha256", "")
         else:
             todo.append(record)
         records.append(record)
     if todo:
         folder.mkdir(parents=True, exist_ok=True)
     targets = [output / record.file for record in todo]
-    combined = _combine_all(output, [record.booklets for record in todo], targets, jobs)
-    for record, (pages, sha) in zip(todo, combined, strict=True):
-        record.pages, record.sha256, record.status = pages, sha, "built"
-    kept = {output / r.file for r in records}
+    combined = _combine_all(output, [record.booklets for record in todo], targets, jobs, finish)
+    for record, done in zip(todo, combined, strict=True):
+        record.pages, record.sha256, record.status = done.pages, done.sha256, "built"
+        record.imposed_sheets, record.imposed_sha256 = done.imposed_sheets, done.imposed_sha256
+    kept = {output / r.file for r in records} | {output / r.imposed for r in records if r.imposed}
     for stale in folder.glob("print-run-*.pdf") if folder.is_dir() else []:
         if stale not in kept:
             stale.unlink()  # a print run for a plan this build has no booklets for would mislead
     return records
 
 
+@dataclass(frozen=True)
+class Finish:
+    """What a print run gets after its booklets are combined (picklable, for the worker processes)."""
+
+    prepress: Prepress
+    imposition: Imposition | None = None
+
+
+@dataclass(frozen=True)
+class Combined:
+    """What :func:`combine` wrote."""
+
+    pages: int
+    sha256: str
+    imposed_sheets: int = 0
+    imposed_sha256: str = ""
+
+
 def _combine_all(
-    output: Path, placements: list[list[Placement]], targets: list[Path], jobs: int
-) -> list[tuple[int, str]]:
-    """(pages, sha256) of each combined volume; several at once in worker processes when ``jobs`` > 1."""
+    output: Path, placements: list[list[Placement]], targets: list[Path], jobs: int, finish: Finish
+) -> list[Combined]:
+    """Each combined volume; several at once in worker processes when ``jobs`` > 1."""
     if jobs > 1 and len(targets) > 1:
         try:
             with ProcessPoolExecutor(
                 max_workers=min(jobs, len(targets)), initializer=end_with_parent
             ) as pool:
-                return list(pool.map(combine, [output] * len(targets), placements, targets))
+                count = len(targets)
+                return list(pool.map(combine, [output] * count, placements, targets, [finish] * count))
         except BrokenProcessPool:  # a worker was killed (out of memory?): combine them here instead
             pass
-    return [combine(output, p, target) for p, target in zip(placements, targets, strict=True)]
+    return [combine(output, p, target, finish) for p, target in zip(placements, targets, strict=True)]
 
 
-def _volumes(groups: dict[str, list[Entry]], order: str) -> list[tuple[str, int, int, list[Entry]]]:
+def _volumes(
+    groups: dict[tuple[str, str], list[Entry]], order: str
+) -> list[tuple[tuple[str, str], int, int, list[Entry]]]:
     """(group, volume number from 1, volumes in the group, its booklets in print order)."""
     volumes = []
-    for name in sorted(groups, key=lambda k: PLAN_KEYS.index(k) if k in PLAN_KEYS else -1):
+    for name in sorted(
+        groups, key=lambda k: (PLAN_KEYS.index(k[0]) if k[0] in PLAN_KEYS else -1, k[1] == "large")
+    ):
         ordered = print_order(groups[name], order)
         chunks = [ordered[i : i + VOLUME_BOOKLETS] for i in range(0, len(ordered), VOLUME_BOOKLETS)]
         volumes += [(name, number, len(chunks), chunk) for number, chunk in enumerate(chunks, start=1)]
@@ -213,9 +256,16 @@ def _volumes(groups: dict[str, list[Entry]], order: str) -> list[tuple[str, int,
 FORMAT = 3
 
 
-def _key(placements: list[Placement], entries: list[Entry], pad_to: int) -> str:
+def _key(placements: list[Placement], entries: list[Entry], pad_to: int, finish: Finish) -> str:
     sha = {e.id: e.sha256 for e in entries}
-    data = [FORMAT, pad_to, [(p.id, p.name, sha[p.id]) for p in placements]]
+    data: list[Any] = [FORMAT, pad_to, [(p.id, p.name, sha[p.id]) for p in placements]]
+    if finish.prepress.variant != "none" or finish.imposition:  # keys of print runs without stay as they were
+        profile = finish.prepress.profile
+        data += [
+            finish.prepress.variant,
+            sha256_file(profile) if profile else "",
+            finish.imposition.model_dump() if finish.imposition else None,
+        ]
     return hashlib.sha256(json.dumps(data, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
@@ -223,8 +273,11 @@ def _intact(path: Path, sha256: str) -> bool:
     return path.is_file() and sha256_file(path) == sha256
 
 
-def combine(output: Path, placements: list[Placement], target: Path) -> tuple[int, str]:
-    """Append the booklets with their blank pages; write to a temporary name and rename."""
+def combine(
+    output: Path, placements: list[Placement], target: Path, finish: Finish | None = None
+) -> Combined:
+    """Append the booklets with their blank pages; write to a temporary name and rename. Then the
+    PDF/X markers and the imposed copy, as ``finish`` says."""
     import warnings
 
     import pikepdf
@@ -253,6 +306,19 @@ def combine(output: Path, placements: list[Placement], target: Path) -> tuple[in
         run.Root.PageLabels = pikepdf.Dictionary(Nums=pikepdf.Array(labels))
     run.docinfo["/Title"] = target.stem  # print-run-delivered-01: what the print shop's software lists
     run.docinfo["/Creator"] = "packgen"
+    finish = finish or Finish(Prepress())
+    key = hashlib.sha256(json.dumps([(p.file, p.blank) for p in placements]).encode()).hexdigest()
+    finish.prepress.mark(run, key)
     with atomic_output(target) as handle:  # 1.7 as the booklets are (they use transparency groups, 1.4)
-        run.save(handle, deterministic_id=True, min_version="1.7")
-    return len(run.pages), sha256_file(target)
+        run.save(handle, **finish.prepress.save_options(min_version="1.7"))
+    done = Combined(len(run.pages), sha256_file(target))
+    imposition = finish.imposition
+    if imposition is None:
+        return done
+    imposed = target.with_name(f"{target.stem}-imposed.pdf")
+    with atomic_output(imposed) as handle:
+        sheets = impose_saddle(
+            target, handle, [(p.first_page, p.pages) for p in placements], title=imposed.stem, sheet=imposition.sheet,
+            flip=imposition.flip, fold_marks=imposition.fold_marks, crop_marks=imposition.crop_marks,
+        ).sheets  # fmt: skip
+    return Combined(done.pages, done.sha256, sheets, sha256_file(imposed))

@@ -18,7 +18,7 @@ from typing import Any
 import jinja2
 
 from packgen.assets import builtin_templates_dir
-from packgen.config.schema import Config, material_file
+from packgen.config.schema import Config, Page, material_file
 from packgen.content.plans import BookletContent, format_date
 from packgen.errors import PackgenError, RenderError
 from packgen.materials import load_material
@@ -28,6 +28,7 @@ from packgen.render.courseware import include_courseware
 from packgen.render.engine import Engine, stylesheet_warnings
 from packgen.render.fetch import FetchPolicy, ForbiddenURL
 from packgen.render.preconditions import Breach, breaches
+from packgen.render.prepress import Prepress
 from packgen.render.templates import (
     LABELS,
     TEMPLATE,
@@ -65,8 +66,10 @@ class Renderer:
         self.env = environment(config)
         #: a workspace print.css replaces the built-in one; relative URLs (images, extra stylesheets)
         #: in templates resolve in the workspace templates folder when there is one
-        css = self.workspace_templates / "print.css"
-        self.stylesheet = (css if css.is_file() else self.builtin / "print.css").as_uri()
+        self.stylesheet = self._template_file("print.css").as_uri()
+        #: large print's overrides, linked after print.css for the large-print edition
+        self.large_print_stylesheet = self._template_file("large-print.css").as_uri()
+        self.prepress = Prepress.of(config)  #: bleed, crop marks, PDF/X: on each finished booklet
         base = self.workspace_templates if self.workspace_templates.is_dir() else self.builtin
         self.base_url = base.as_uri() + "/"
         self._engine: Engine | None = None  #: made on the first document (it imports WeasyPrint)
@@ -81,12 +84,18 @@ class Renderer:
         self._breaches: dict[str, list[Breach]] = {}
         self.fallbacks = 0  #: booklets rendered whole because composing them failed
 
-    def html(self, content: BookletContent) -> str:
-        """The booklet's HTML for one member; refuses missing glyphs and attachments before any PDF."""
-        return self._html(content, compose.whole)
+    def _template_file(self, name: str) -> Path:
+        """A workspace's own copy of a built-in template file replaces it."""
+        own = self.workspace_templates / name
+        return own if own.is_file() else self.builtin / name
 
-    def _html(self, content: BookletContent, shared: Callable[..., Any]) -> str:
-        """The booklet's HTML; the template calls ``shared`` around what is the same for every member."""
+    def html(self, content: BookletContent, page: Page | None = None) -> str:
+        """The booklet's HTML for one member; refuses missing glyphs and attachments before any PDF."""
+        return self._html(content, compose.whole, page)
+
+    def _html(self, content: BookletContent, shared: Callable[..., Any], page: Page | None = None) -> str:
+        """The booklet's HTML; the template calls ``shared`` around what is the same for every member.
+        ``page``: the page settings, when not the config's (the digital edition's)."""
         check_member_glyphs(content)
         created = build_date()
         try:
@@ -100,7 +109,9 @@ class Renderer:
                 content=content,
                 org=self.config.organization,
                 training=self.config.training,
-                page=self.config.page,
+                page=page or self.config.page,
+                edition=content.assignment.edition,
+                large_print_stylesheet=self.large_print_stylesheet,
                 phone=format_phone(content.member.phone),
                 L=LABELS[self.config.page.language],
                 stylesheet=self.stylesheet,
@@ -160,7 +171,28 @@ class Renderer:
         blank pages of the member's own part (see :mod:`packgen.render.compose`); the booklet shows
         exactly what a whole render would. A booklet whose stylesheets break what a shared part may
         do (:mod:`packgen.render.preconditions`), or that cannot be composed, is rendered whole.
+        Bleed, crop marks and PDF/X markers come last (:mod:`packgen.render.prepress`).
         """
+        return self.prepress.booklet(self._booklet(content))
+
+    def digital(self, content: BookletContent) -> bytes:
+        """The member's digital edition: a tagged PDF (PDF/UA-1) to read on a screen, with the
+        document's language, title, bookmarks, links and alternative text for images and QR codes.
+
+        Rendered whole: composing draws shared pages as forms, whose tags the structure tree cannot
+        reach. No bleed, crop marks or PDF/X (it is not for a press). PDF courseware is added as is
+        (its own tags, if any, are not kept).
+        """
+        page = self.config.page.model_copy(
+            update={"bleed": "0mm", "crop_marks": False, "pdf_variant": "none"}
+        )
+        try:
+            data = self._engine_().pdf(self.html(content, page), variant="pdf/ua-1")
+        except ForbiddenURL as exc:
+            raise RenderError(f"{content.member.source} ({content.member.id}): {exc}") from None
+        return include_courseware(data, content)
+
+    def _booklet(self, content: BookletContent) -> bytes:
         try:
             if not self.fast:
                 return include_courseware(self._engine_().pdf(self.html(content)), content)

@@ -19,7 +19,7 @@ from typing import Any
 from packgen.render import accel
 from packgen.render.fetch import FetchPolicy, ForbiddenURL
 
-__all__ = ["Engine", "ForbiddenURL", "render_pdf", "stylesheet_warnings", "versions"]
+__all__ = ["Engine", "ForbiddenURL", "render_pdf", "srgb_profile", "stylesheet_warnings", "versions"]
 
 
 def _fetcher(policy: FetchPolicy) -> Any:
@@ -96,16 +96,17 @@ class Engine:
         laid_out.packgen_html = html  # to lay it out again, should its fonts need writing the plain way
         return laid_out
 
-    def write_pdf(self, document: Any) -> bytes:
+    def write_pdf(self, document: Any, variant: str | None = None) -> bytes:
+        """The PDF of a laid-out document; ``variant``: WeasyPrint's ``pdf_variant`` (``pdf/ua-1``)."""
         with accel.active(self.shortcuts), _refusals():
             try:
-                return bytes(document.write_pdf())
+                return bytes(document.write_pdf(pdf_variant=variant))
             except accel.FontsNotSwapped:  # laid out again and written with WeasyPrint's own subsets
                 with accel.without_compact_fonts():
-                    return bytes(self.document(document.packgen_html).write_pdf())
+                    return bytes(self.document(document.packgen_html).write_pdf(pdf_variant=variant))
 
-    def pdf(self, html: str) -> bytes:
-        return self.write_pdf(self.document(html))
+    def pdf(self, html: str, variant: str | None = None) -> bytes:
+        return self.write_pdf(self.document(html), variant)
 
 
 def render_pdf(html: str, base_url: str, policy: FetchPolicy) -> bytes:
@@ -114,6 +115,14 @@ def render_pdf(html: str, base_url: str, policy: FetchPolicy) -> bytes:
 
     with _refusals():
         return bytes(HTML(string=html, base_url=base_url, url_fetcher=_fetcher(policy)).write_pdf())
+
+
+@functools.cache
+def srgb_profile() -> bytes:
+    """The sRGB ICC profile WeasyPrint ships for its own output intents (the ICC's sRGB2014)."""
+    from importlib import resources
+
+    return resources.files("weasyprint").joinpath("pdf", "sRGB2014.icc").read_bytes()
 
 
 def stylesheet_warnings(paths: Iterable[Path]) -> dict[Path, list[tuple[int | None, str]]]:

@@ -64,6 +64,7 @@ class Member(BaseModel):
     route: str = ""
     plan: PlanKey | None = None
     notes: str = ""
+    large_print: bool | None = None  #: the roster's 大字版 column: 是 gives the large-print edition
     extra: dict[str, str] = {}
     source: str = ""  #: "file, row N" for messages
 

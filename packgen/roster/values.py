@@ -158,6 +158,7 @@ NORMALISERS: dict[str, Any] = {
     "mobility": _choice(MOBILITY, "mobility type (流动类型)"),
     "internet": _choice(INTERNET, "internet condition (网络条件)"),
     "can_return": _choice(YES_NO, "yes/no answer"),
+    "large_print": _choice(YES_NO, "yes/no answer (大字版: 是 or 否)"),
     "plan": _choice(PLANS, "study plan (指定学习方式)"),
     "gender": lambda v: _choice(GENDER, "gender (性别)")(v) or "",
 }

@@ -8,7 +8,7 @@ from typing import Literal
 
 FIELDS = (
     "id", "name", "gender", "birth", "branch", "mobility", "location", "occupation",
-    "phone", "internet", "can_return", "address", "route", "plan", "notes",
+    "phone", "internet", "can_return", "address", "route", "plan", "notes", "large_print",
 )  # fmt: skip
 REQUIRED = ("id", "name")
 
@@ -31,6 +31,7 @@ HEADER_ALIASES: dict[str, str] = {
     "邮寄地址": "address", "收件地址": "address", "地址": "address", "address": "address",
     "送学路线": "route", "路线": "route", "route": "route",
     "指定学习方式": "plan", "学习方式": "plan", "plan": "plan",
+    "大字版": "large_print", "大字": "large_print", "大字本": "large_print", "largeprint": "large_print",
     "备注": "notes", "notes": "notes", "note": "notes", "remarks": "notes", "remark": "notes",
 }  # fmt: skip
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from simpleeval import InvalidExpression
 
 from packgen.config.conditions import DERIVED, FUNCTIONS, TEXT_FIELDS, evaluator, parse_condition
-from packgen.config.schema import Config, PlanKey, Rule
+from packgen.config.schema import Config, LargePrintRule, PlanKey, Rule
 from packgen.errors import ConfigError
 from packgen.roster.members import FIELDS, Member
 
@@ -31,6 +31,11 @@ EXPLANATIONS: dict[str, dict[str, str]] = {
         "override": "Plan set by you or your branch: {label}",
     },
 }
+EDITIONS = ("standard", "large")  #: the editions of a booklet: standard, large print (大字版)
+EDITION_LABELS = {"standard": "标准版", "large": "大字版"}
+#: why a member gets the edition they get when a rule did not choose it
+LARGE_BY_COLUMN = "花名册“大字版”一栏为“是”"
+NOT_LARGE_BY_COLUMN = "花名册“大字版”一栏为“否”"
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,9 @@ class Assignment:
     source: Literal["override", "rule", "default"]
     rule: str | None = None
     label: str = ""  #: the plan's label, which an override's explanation names
+    edition: str = "standard"  #: standard or large (print)
+    #: why the large-print edition (or why not, when the roster's column says 否); '' for standard
+    edition_reason: str = ""
 
     def explain(self, language: str = "zh", label: str | None = None) -> str:
         """The explanation in ``language`` (zh or en); ``label`` names the plan in that language."""
@@ -56,6 +64,10 @@ class Assignment:
     def explanation(self) -> str:
         """The explanation as the terminal and the manifest show it (Chinese)."""
         return self.explain("zh")
+
+    @property
+    def edition_label(self) -> str:
+        return EDITION_LABELS[self.edition]
 
 
 @dataclass(frozen=True)
@@ -88,9 +100,13 @@ class RuleSet:
         self.known -= {"extra", "plan"}
         self._evaluator = evaluator()
         self.rules = [self._compile(index, rule) for index, rule in enumerate(config.rules, start=1)]
+        self.large_print = [
+            self._compile(index, rule, "large_print")
+            for index, rule in enumerate(config.large_print, start=1)
+        ]
 
-    def _compile(self, index: int, rule: Rule) -> CompiledRule:
-        where = f"{self.config.where('rules', index - 1, 'when')}: rule {index} '{rule.name}'"
+    def _compile(self, index: int, rule: Rule | LargePrintRule, section: str = "rules") -> CompiledRule:
+        where = f"{self.config.where(section, index - 1, 'when')}: rule {index} '{rule.name}'"
         tree, problem = parse_condition(rule.when)
         if tree is None:
             raise ConfigError(f"{where}: {problem}")
@@ -104,7 +120,8 @@ class RuleSet:
                     "  (a column of the roster is a field under its own header; check the spelling, "
                     f"or name the header under 'columns:', e.g. {self._suggest_column(node.id)})"
                 )
-        return CompiledRule(index, rule.name, rule.when, rule.plan, rule.reason, tree)
+        plan = rule.plan if isinstance(rule, Rule) else self.config.default_plan
+        return CompiledRule(index, rule.name, rule.when, plan, rule.reason, tree)
 
     def _suggest_column(self, name: str) -> str:
         """A ``columns:`` entry that would give an awkward header the name a rule uses."""
@@ -124,6 +141,9 @@ class RuleSet:
         return names
 
     def matches(self, rule: CompiledRule, member: Member) -> bool:
+        return self._holds(rule, member, "rules")
+
+    def _holds(self, rule: CompiledRule, member: Member, section: str) -> bool:
         self._evaluator.names = self.names_for(member)
         try:
             return bool(self._evaluator.eval(rule.when, previously_parsed=rule.tree))
@@ -131,11 +151,15 @@ class RuleSet:
             return False  # e.g. age >= 65 for a member without a birth date: the rule does not apply
         except (InvalidExpression, ArithmeticError, ValueError) as exc:
             raise ConfigError(
-                f"{self.config.where('rules', rule.index - 1, 'when')}: rule {rule.index} '{rule.name}' "
+                f"{self.config.where(section, rule.index - 1, 'when')}: rule {rule.index} '{rule.name}' "
                 f"cannot be evaluated for {member.source} ({member.id}): {exc}"
             ) from None
 
     def assign(self, member: Member) -> Assignment:
+        edition, reason = self.edition(member)
+        return replace(self._plan(member), edition=edition, edition_reason=reason)
+
+    def _plan(self, member: Member) -> Assignment:
         if member.plan is not None:
             label = self.config.plans[member.plan].label
             reason = EXPLANATIONS["zh"]["override"].format(label=label)
@@ -144,6 +168,18 @@ class RuleSet:
             if self.matches(rule, member):
                 return Assignment(rule.plan, rule.reason, "rule", rule.name)
         return Assignment(self.config.default_plan, self.config.default_reason, "default")
+
+    def edition(self, member: Member) -> tuple[str, str]:
+        """The member's edition and why: the roster's 大字版 column when it says, else the first
+        large-print rule that holds (its name and reason), else standard."""
+        if member.large_print is not None:
+            large = member.large_print
+            reason = LARGE_BY_COLUMN if large else NOT_LARGE_BY_COLUMN
+            return ("large" if large else "standard"), reason
+        for rule in self.large_print:
+            if self._holds(rule, member, "large_print"):
+                return "large", f"规则“{rule.name}”：{rule.reason}"
+        return "standard", ""
 
     def trace(self, member: Member) -> list[RuleCheck]:
         """The rules in order up to the one that matched, each with whether it held for ``member``."""
