@@ -136,3 +136,38 @@ def page_images(pdf: Path) -> list[bytes]:
     folder.mkdir()
     subprocess.run(["pdftoppm", "-r", "40", "-gray", str(pdf), str(folder / "p")], check=True)
     return [path.read_bytes() for path in sorted(folder.iterdir())]
+
+
+def cmyk_profile(path: Path, description: str = "Test press CMYK") -> Path:
+    """A minimal ICC header of a CMYK printer profile with a description: what PDF/X's output intent
+    carries (packgen reads the header and the description; it converts no colour with it)."""
+    import struct
+
+    text = description.encode("ascii") + b"\0"
+    desc = b"desc\0\0\0\0" + struct.pack(">I", len(text)) + text + b"\0" * 79
+    table = struct.pack(">I4sII", 1, b"desc", 128 + 4 + 12, len(desc))
+    size = 128 + len(table) + len(desc)
+    header = struct.pack(
+        ">I4sI4s4s4s12s4s", size, b"none", 0x02100000, b"prtr", b"CMYK", b"Lab ", b"\0" * 12, b"acsp"
+    )
+    path.write_bytes(header.ljust(128, b"\0") + table + desc)
+    return path
+
+
+def pdf_text_sizes(pdf: Path, page: int) -> dict[float, int]:
+    """Characters per printed text size (points, to 0.1) on 1-based ``page``: the font size times the
+    text matrix's and the transformation's vertical scale (WeasyPrint writes sizes in CSS pixels)."""
+    import math
+    from collections import Counter
+
+    from pypdf import PdfReader
+
+    sizes: Counter[float] = Counter()
+
+    def visit(text: str, cm: list[float], tm: list[float], font: Any, size: float) -> None:
+        if text.strip():
+            printed = size * math.hypot(tm[2], tm[3]) * math.hypot(cm[2], cm[3])
+            sizes[round(printed, 1)] += len(text.strip())
+
+    PdfReader(pdf).pages[page - 1].extract_text(visitor_text=visit)
+    return dict(sizes)

@@ -39,9 +39,17 @@ def check_config(config: Config) -> list[Located]:
 
 
 def _profile_problems(config: Config) -> list[Located]:
-    """An ``output_profile`` that is missing or no printer's ICC profile."""
+    """A PDF/X variant without an ``output_profile``, or one that is missing or no printer's ICC profile."""
     if not config.page.output_profile:
-        return []
+        if config.page.pdf_variant == "none":
+            return []
+        return [
+            (
+                ["page", "pdf_variant"],
+                f"{config.page.pdf_variant} needs output_profile: the ICC profile (.icc) of the print shop's "
+                "printing condition (e.g. FOGRA39), which the print shop gives you",
+            )
+        ]
     path = config.resolve(config.page.output_profile)
     try:
         problem = profile_problem(path.read_bytes())

@@ -90,15 +90,6 @@ class Page(_Model):
         unit = self.bleed[number.end() :] if number else ""
         return float(number[0]) * _POINTS.get(unit, 0.0) if number else 0.0
 
-    @model_validator(mode="after")
-    def _profile_for_pdfx(self) -> Page:
-        if self.pdf_variant != "none" and not self.output_profile:
-            raise ValueError(
-                f"pdf_variant {self.pdf_variant} needs output_profile: the ICC profile (.icc) of the print "
-                "shop's printing condition (e.g. FOGRA39), which the print shop gives you"
-            )
-        return self
-
 
 class Imposition(_Model):
     """An imposed copy of each print run for an office duplex printer (``packgen build --impose``)."""

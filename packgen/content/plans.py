@@ -193,6 +193,12 @@ class PlanReport:
         return Counter(row.assignment.plan for row in self.rows)
 
     @property
+    def by_edition(self) -> dict[str, int]:
+        """Members per edition (standard, large), both always named."""
+        counts = Counter(row.assignment.edition for row in self.rows)
+        return {"standard": counts["standard"], "large": counts["large"]}
+
+    @property
     def by_branch(self) -> dict[str, Counter[str]]:
         """Branch -> plan -> count, branches in name order."""
         table: dict[str, Counter[str]] = {}
@@ -210,11 +216,13 @@ class PlanReport:
                 {
                     "id": r.member.id, "name": r.member.name, "branch": r.member.branch,
                     "plan": r.assignment.plan, "source": r.assignment.source, "rule": r.assignment.rule,
-                    "reason": r.assignment.explanation, "gaps": list(r.gaps),
+                    "reason": r.assignment.explanation, "edition": r.assignment.edition,
+                    "edition_reason": r.assignment.edition_reason, "gaps": list(r.gaps),
                 }
                 for r in self.rows
             ],
             "by_plan": dict(sorted(self.by_plan.items())),
+            "by_edition": self.by_edition,
             "by_branch": {branch: dict(sorted(c.items())) for branch, c in self.by_branch.items()},
             "by_rule": self.by_rule,
             "not_covered": [

@@ -61,6 +61,7 @@ class MemberPreview:
             "id": member.id, "name": member.name, "branch": member.branch,
             "plan": assignment.plan, "source": assignment.source, "rule": assignment.rule,
             "reason": assignment.explanation,
+            "edition": assignment.edition, "edition_reason": assignment.edition_reason,
             "rules_tried": [{"rule": c.name, "when": c.when, "matched": c.matched} for c in self.trace],
             "schedule": [vars(row) for row in self.content.schedule],
             "materials": [

@@ -48,6 +48,7 @@ LABELS: dict[str, dict[str, Any]] = {
         "courseware": "课件", "courseware_note": "本章为课件原文，附于后页。",
         "chapter_no": lambda n: f"第{zh_number(n)}章", "colon": "：",
         "phone_missing": "（暂无电话，请与支部联系）", "route_missing": "（未定路线）",
+        "qr": "二维码",
     },
     "en": {
         "booklet_title": "Personal study booklet for members away from home",
@@ -68,6 +69,7 @@ LABELS: dict[str, dict[str, Any]] = {
         "courseware": "courseware", "courseware_note": "The courseware follows on the next pages.",
         "chapter_no": lambda n: f"Chapter {n}", "colon": ": ",
         "phone_missing": "(no phone yet)", "route_missing": "(no route yet)",
+        "qr": "QR code",
     },
 }  # fmt: skip
 
@@ -102,10 +104,15 @@ def build_date() -> dt.datetime:
 
 
 @functools.lru_cache(maxsize=256)
-def qr_svg(url: str) -> Markup:
-    """An inline SVG QR code for ``url``; a plan's links are the same for each of its members."""
+def qr_svg(url: str, title: str = "") -> Markup:
+    """An inline SVG QR code for ``url``; a plan's links are the same for each of its members.
+
+    ``title`` (else the address) is the SVG's ``<title>``: the alternative text a tagged PDF gives
+    the code, which a screen reader reads out (WeasyPrint takes it from the SVG's first child)."""
     buffer = io.BytesIO()
-    segno.make(url, error="m").save(buffer, kind="svg", xmldecl=False, svgns=True, border=2, scale=4)
+    segno.make(url, error="m").save(
+        buffer, kind="svg", xmldecl=False, svgns=True, border=2, scale=4, title=title or url
+    )
     return Markup(buffer.getvalue().decode("utf-8"))
 
 

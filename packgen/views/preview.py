@@ -54,6 +54,9 @@ def preview_parts(config: Config, view: MemberPreview) -> Iterator[RenderableTyp
     }.get(assignment.source, f"规则 rule: {assignment.rule}")
     why.append(f"{rule}\n")
     why.append(f"理由 reason: {assignment.reason}")
+    why.append(f"\n版本 edition: {assignment.edition_label} ({assignment.edition})")
+    if assignment.edition_reason:
+        why.append(f"，{assignment.edition_reason}")
     tried = Table.grid(padding=(0, 1))
     tried.add_column(no_wrap=True)
     tried.add_column(no_wrap=True)
@@ -97,11 +100,12 @@ def preview_parts(config: Config, view: MemberPreview) -> Iterator[RenderableTyp
 def plan_tables(config: Config, report: PlanReport) -> Iterator[RenderableType]:
     """The plan table, the counts per plan and per branch, and the members not covered."""
     table = Table(title="学习方式安排 · plans", title_justify="left")
-    for column in ("编号 id", "姓名 name", "支部 branch", "方式 plan", "理由 reason"):
+    for column in ("编号 id", "姓名 name", "支部 branch", "方式 plan", "理由 reason", "版本 edition"):
         table.add_column(column, overflow="fold")
     for row in report.rows:
         m, a = row.member, row.assignment
-        table.add_row(m.id, m.name, m.branch, config.plans[a.plan].label, a.explanation)
+        edition = f"{a.edition_label}：{a.edition_reason}" if a.edition == "large" else ""
+        table.add_row(m.id, m.name, m.branch, config.plans[a.plan].label, a.explanation, edition)
     yield table
 
     keys = [key for key in config.plans if key in report.by_plan] or list(config.plans)
@@ -115,6 +119,7 @@ def plan_tables(config: Config, report: PlanReport) -> Iterator[RenderableType]:
     counts.add_section()
     counts.add_row("合计 total", *(str(report.by_plan[k]) for k in keys), str(len(report.rows)))
     yield counts
+    yield Text(f"大字版 large print: {report.by_edition['large']} of {len(report.rows)}")
 
     rules = Table(title="规则 · rules (members each rule chose)", title_justify="left")
     rules.add_column("规则 rule", overflow="fold")
