@@ -83,7 +83,7 @@ def test_every_schema_problem_is_reported_with_line_and_key(tmp_path: Path) -> N
     text = (
         default_config_text()
         .replace("  size: A5          # A5, A4 or B5", "  size: A3")
-        .replace("  crop_marks: false", "  crop_marks: false\n  colour: red")
+        .replace("  crop_marks: false", "  crop_marks: false\n  colour: red", 1)
         .replace("url: https://chat.example.org/join/qingshan-flow", "url: chat.example.org/join")
     )
     path = write_config(tmp_path, text)
@@ -121,7 +121,7 @@ def test_a_column_mapped_to_a_misspelt_field_is_a_config_error(tmp_path: Path) -
     assert config_error(path).splitlines()[1:] == [
         f"  - line {line_of(text, '联系电话: telephone')}: Config value 'columns.联系电话': 'telephone' is not "
         "a field and no rule uses it; did you mean phone? (fields: id, name, gender, birth, branch, "
-        "mobility, location, occupation, phone, internet, can_return, address, route, plan, notes)"
+        "mobility, location, occupation, phone, internet, can_return, address, route, plan, notes, large_print)"
     ]
 
 

@@ -203,6 +203,9 @@ def test_a_12_page_booklet_imposed_reads_12_1_2_11_10_3_4_9_8_5_6_7(tmp_path: Pa
     assert got == ["12|1", "2|11", "10|3", "4|9", "8|5", "6|7"]
     with pikepdf.open(tmp_path / "imposed.pdf") as pdf:
         assert {size_mm([float(v) for v in page.mediabox]) for page in pdf.pages} == {(297, 210)}
+    # A5 on A4 leaves no room for crop marks; on A3 it does
+    assert impose_saddle(source, tmp_path / "a3.pdf", [(1, 12)], sheet="A3", crop_marks=True).crop_marks
+    assert halves(tmp_path / "a3.pdf")[0] == "b1p12|b1p1"
 
 
 @pytest.mark.parametrize("counts", [[1, 6], [5, 3], [10, 8], [16]])
@@ -260,6 +263,12 @@ def test_large_print_body_text_is_14pt_and_its_print_runs_are_apart(shop: Path) 
 
     assert body_size("A2") == 10.0
     assert body_size("A3") == 14.0
+    with pikepdf.open(shop / "booklets" / "A3.pdf") as pdf:
+        count = len(pdf.pages)
+    sizes = {
+        size for page in range(1, count + 1) for size in pdf_text_sizes(shop / "booklets" / "A3.pdf", page)
+    }
+    assert min(sizes - {11.0, 12.0}) == 14.0  # all but the running header (11) and footer (12)
     plans = {run["file"]: {b["id"] for b in run["booklets"]} for run in
              json.loads((shop / "manifest.json").read_text(encoding="utf-8"))["print_runs"]}  # fmt: skip
     assert plans["print/print-run-delivered-large.pdf"] == {"A3"}

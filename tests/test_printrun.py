@@ -208,7 +208,7 @@ def test_blank_pages_have_the_booklet_pages_sheet_with_trim_and_bleed(tmp_path: 
         page.obj.BleedBox = pikepdf.Array([0, 0, 612.28, 858.9])
         page.obj.TrimBox = pikepdf.Array([8.5, 8.5, 603.78, 850.4])
     booklet.save(tmp_path / "b.pdf")
-    pages, _ = combine(tmp_path, [Placement("B1", "甲", "b.pdf", 1, 3, 1)], tmp_path / "run.pdf")
+    pages = combine(tmp_path, [Placement("B1", "甲", "b.pdf", 1, 3, 1)], tmp_path / "run.pdf").pages
     with pikepdf.Pdf.open(tmp_path / "run.pdf") as run:
         boxes = [
             [[round(float(v), 2) for v in p.obj[box]] for box in ("/MediaBox", "/BleedBox", "/TrimBox")]

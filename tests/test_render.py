@@ -151,14 +151,18 @@ def test_bleed_widens_the_sheet_and_crop_marks_print_in_it(tmp_path: Path, marks
     page = PdfReader(pdf).pages[1]
     trim, media = page.trimbox, page.mediabox
     assert (round(float(trim.width) / MM), round(float(trim.height) / MM)) == (148, 210)
-    assert (round(float(media.width) / MM), round(float(media.height) / MM)) == (154, 216)
+    reach = 3 + 5 + 1 if marks else 3  # beyond the trim: the bleed, then 5 mm marks and 1 mm to spare
+    assert (round(float(media.width) / MM), round(float(media.height) / MM)) == (
+        148 + 2 * reach,
+        210 + 2 * reach,
+    )
     subprocess.run(
         ["pdftoppm", "-r", "100", "-png", "-singlefile", "-f", "2", "-l", "2", str(pdf), str(tmp_path / "p")],
         check=True,
     )
     image = Image.open(tmp_path / "p.png").convert("L")
-    bleed = round(3 * MM * 100 / 72)  # pixels outside the trim box; the marks run along its edges
-    top_strip = image.crop((0, 0, image.width, bleed))
+    outside = round(reach * MM * 100 / 72)  # pixels above the trim box; the marks run along its edges
+    top_strip = image.crop((0, 0, image.width, outside))
     assert (top_strip.getextrema()[0] < 128) is marks
 
 
