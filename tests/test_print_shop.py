@@ -329,3 +329,32 @@ def test_a_large_print_rule_that_cannot_work_is_a_config_error_with_its_line(tmp
         f"  - line {line}: Config value 'large_print.0.when': rule '年满七十': age is a number, never the "
         'text "70"; write the number without quotes'
     )
+
+
+def test_plan_and_preview_show_the_edition_and_why(run, tmp_path: Path) -> None:
+    small_workspace(tmp_path, ROSTER)
+    data = json.loads(run("plan", "--json").output)
+    assert [(m["id"], m["edition"], m["edition_reason"]) for m in data["members"]] == [
+        ("A1", "standard", ""), ("A2", "standard", ""), ("A3", "large", "花名册“大字版”一栏为“是”"),
+    ]  # fmt: skip
+    assert data["by_edition"] == {"standard": 2, "large": 1}
+    table = run("plan").output
+    assert "版本 edition" in table  # a column only when someone gets large print
+    assert "大字版 large print: 1 of 3" in table
+    assert "版本 edition: 大字版 (large)，花名册“大字版”一栏为“是”" in run("preview", "A3").output
+
+
+def test_a_digital_edition_no_member_has_any_more_is_removed(tmp_path: Path) -> None:
+    from packgen.build.incremental import remove_stale_digital
+    from packgen.outputs.manifest import Entry
+
+    (tmp_path / "digital").mkdir()
+    for name in ("A1", "A2", "A3"):
+        (tmp_path / "digital" / f"{name}.pdf").write_bytes(b"%PDF")
+    built = [
+        Entry("A1", "", "", "online", "", digital="digital/A1.pdf"),
+        Entry("A2", "", "", "self_study", ""),
+    ]
+    left_out = {"A3": Entry("A3", "", "", "online", "", digital="digital/A3.pdf")}  # not rendered this time
+    remove_stale_digital(tmp_path, built, left_out)
+    assert sorted(p.name for p in (tmp_path / "digital").iterdir()) == ["A1.pdf", "A3.pdf"]
