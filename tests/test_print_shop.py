@@ -121,9 +121,11 @@ def test_pdf_x4_output_intent_and_version_on_booklets_and_print_runs(shop: Path,
         assert intent.DestOutputProfile.N == 4
         assert intent.DestOutputProfile.read_bytes() == (shop.parent / "ws" / "press.icc").read_bytes()
         assert pdf.docinfo["/Trapped"] == "/False"
+        assert str(pdf.docinfo["/CreationDate"]) == str(pdf.docinfo["/ModDate"]) == "D:20261130005320Z"
         meta = xmp(pdf)
         assert f'xmlns:pdfxid="{NS["pdfxid"]}"' in meta and "<pdfxid:GTS_PDFXVersion>PDF/X-4<" in meta
         assert re.search(r"<xmpMM:DocumentID>uuid:[0-9a-f-]{36}</xmpMM:DocumentID>", meta)
+        assert "<xmp:CreateDate>2026-11-30T00:53:20+00:00</xmp:CreateDate>" in meta
         assert all(page.Resources.ColorSpace.DefaultRGB[0] == "/ICCBased" for page in pdf.pages)
 
 

@@ -314,10 +314,18 @@ def test_readme_shows_committed_page_images_of_each_plan() -> None:
     images = re.findall(r'<img src="(docs/images/[^"]+\.png)"', readme)
     for plan in EXAMPLE:
         assert sum(image.startswith(f"docs/images/{plan}-") for image in images) >= 4
+    #: height / width: an A5 page; the print shop's cover with 3 mm bleed and marks (9 mm round the trim);
+    #: an imposed A4 landscape sheet
+    ratios = {"print-shop-": (210 + 18) / (148 + 18), "imposed-sheet-": 210 / 297}
+    for name in ("print-shop-cover-bleed-marks", "imposed-sheet-front", "large-print-chapter"):
+        assert f"docs/images/{name}.png" in images
     for image in images:
         with Image.open(ROOT / image) as png:
             width, height = png.size
-        assert png.format == "PNG" and abs(height / width - 210 / 148) < 0.01, image
+        ratio = next(
+            (r for prefix, r in ratios.items() if image.startswith(f"docs/images/{prefix}")), 210 / 148
+        )
+        assert png.format == "PNG" and abs(height / width - ratio) < 0.01, image
 
 
 def test_every_online_session_link_gets_its_own_qr_code(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ def test_xlsx_export_matches_the_plan(run, tmp_path: Path) -> None:
     assert book.sheetnames == ["名单", "统计", "未能覆盖"]
 
     members = list(book["名单"].iter_rows(values_only=True))
-    assert members[0] == ("编号", "姓名", "支部", "学习方式", "方式代码", "规则", "理由", "未能覆盖")
+    assert members[0] == ("编号", "姓名", "支部", "学习方式", "方式代码", "规则", "理由", "版本", "未能覆盖")
     assert [(row[0], row[4]) for row in members[1:]] == [(m["id"], m["plan"]) for m in plan["members"]]
 
     counts = list(book["统计"].iter_rows(values_only=True))
@@ -63,7 +63,7 @@ def test_xlsx_export_keeps_text_as_text_without_a_visible_apostrophe_and_is_read
     assert first[:2] == ["0012", '=HYPERLINK("x")']  # as written: text, not a formula, no apostrophe
     assert sheet["B2"].data_type == "s"
     assert first[5] == "本人或组织指定"  # how the plan was chosen, in words
-    assert sheet["A1"].font.b and sheet.freeze_panes == "A2" and sheet.auto_filter.ref == "A1:H3"
+    assert sheet["A1"].font.b and sheet.freeze_panes == "A2" and sheet.auto_filter.ref == "A1:I3"
     assert sheet.column_dimensions["G"].width > 20  # 理由 is read, not cut off
 
 

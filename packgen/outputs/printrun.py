@@ -284,9 +284,13 @@ def combine(
 
     run = pikepdf.Pdf.new()
     labels: list[Any] = []
+    dates: dict[str, Any] = {}  #: the first booklet's creation and modification dates
     with run.open_outline() as outline:
         for placement in placements:
             booklet = pikepdf.Pdf.open(output / placement.file)
+            for key in ("/CreationDate", "/ModDate"):
+                if key in booklet.docinfo:
+                    dates.setdefault(key, str(booklet.docinfo[key]))
             start = len(run.pages)
             with warnings.catch_warnings():
                 # the booklet's own links into itself do not matter in a file for the print shop
@@ -307,6 +311,9 @@ def combine(
     run.docinfo["/Title"] = target.stem  # print-run-delivered-01: what the print shop's software lists
     run.docinfo["/Creator"] = "packgen"
     finish = finish or Finish(Prepress())
+    if finish.prepress.variant != "none":  # PDF/X wants them; the booklets' dates are the build's
+        for key, date in dates.items():
+            run.docinfo[key] = date
     key = hashlib.sha256(json.dumps([(p.file, p.blank) for p in placements]).encode()).hexdigest()
     finish.prepress.mark(run, key)
     with atomic_output(target) as handle:  # 1.7 as the booklets are (they use transparency groups, 1.4)

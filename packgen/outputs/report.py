@@ -20,7 +20,7 @@ from packgen.errors import UsageError
 from packgen.files import atomic_output, write_atomic
 from packgen.outputs.manifest import csv_cell
 
-MEMBER_COLUMNS = ("编号", "姓名", "支部", "学习方式", "方式代码", "规则", "理由", "未能覆盖")
+MEMBER_COLUMNS = ("编号", "姓名", "支部", "学习方式", "方式代码", "规则", "理由", "版本", "未能覆盖")
 TOTAL = "合计"
 #: how a plan was chosen when no rule chose it
 SOURCES = {"override": "本人或组织指定", "default": "默认"}
@@ -38,6 +38,7 @@ def plan_frames(config: Config, report: PlanReport) -> dict[str, pd.DataFrame]:
                 row.assignment.plan,
                 row.assignment.rule or SOURCES.get(row.assignment.source, row.assignment.source),
                 row.assignment.explanation,
+                "：".join(filter(None, [row.assignment.edition_label, row.assignment.edition_reason])),
                 "；".join(row.gaps),
             )
             for row in report.rows

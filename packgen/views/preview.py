@@ -101,7 +101,9 @@ def plan_tables(config: Config, report: PlanReport) -> Iterator[RenderableType]:
     """The plan table, the counts per plan and per branch, and the members not covered."""
     table = Table(title="学习方式安排 · plans", title_justify="left")
     large = report.by_edition["large"] > 0  #: the edition column only when someone gets large print
-    for column in ("编号 id", "姓名 name", "支部 branch", "方式 plan", "理由 reason", "版本 edition")[: 5 + large]:
+    for column in ("编号 id", "姓名 name", "支部 branch", "方式 plan", "理由 reason", "版本 edition")[
+        : 5 + large
+    ]:
         table.add_column(column, overflow="fold")
     for row in report.rows:
         m, a = row.member, row.assignment
