@@ -208,6 +208,7 @@ def run_typst_loop(
     *,
     mode: str = "compiler",
     pdf_tags: bool = False,
+    cpus: int = 0,
     venv_folder: Path = VENV,
 ) -> dict[str, Any]:
     """Compile one Typst booklet per member into ``folder/pdf`` in one Python process; the timings.
@@ -215,6 +216,8 @@ def run_typst_loop(
     Before the clock starts (as packgen, too, does once per build): the template is copied into
     ``folder``, each distinct Markdown chapter converted to Typst, each link's QR code written as SVG.
     ``pdf_tags=False`` because packgen's (WeasyPrint's) PDFs are untagged; Typst tags by default.
+    Typst lays out and writes on a thread pool as large as the CPUs it may use; ``cpus=1`` keeps the
+    loop on one CPU, as a WeasyPrint loop is (0: all CPUs).
     """
     python = ensure_typst(venv_folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -241,7 +244,7 @@ def run_typst_loop(
             link["qr"] = qr[link["url"]]
         prepared.append(member)
     (folder / "members.json").write_text(json.dumps(prepared, ensure_ascii=False), encoding="utf-8")
-    job = {"mode": mode, "pdf_tags": pdf_tags, "fonts": str(FONT_DIR), "timestamp": int(EPOCH)}
+    job = {"mode": mode, "pdf_tags": pdf_tags, "cpus": cpus, "fonts": str(FONT_DIR), "timestamp": int(EPOCH)}
     (folder / "job.json").write_text(json.dumps(job), encoding="utf-8")
     done = subprocess.run(
         [str(python), str(Path(__file__).resolve()), "--worker", str(folder)],
@@ -252,10 +255,13 @@ def run_typst_loop(
 
 def _worker(folder: Path) -> None:
     """In the benchmark's Typst environment: the timed loop, then the page counts; JSON on stdout."""
+    job = json.loads((folder / "job.json").read_text(encoding="utf-8"))
+    if job["cpus"]:
+        # before Typst starts its thread pool, which sizes itself to the CPUs this process may use
+        os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[: job["cpus"]])
     import typst
     from pypdf import PdfReader
 
-    job = json.loads((folder / "job.json").read_text(encoding="utf-8"))
     members = json.loads((folder / "members.json").read_text(encoding="utf-8"))
     out = folder / "pdf"
     out.mkdir(exist_ok=True)
@@ -298,7 +304,7 @@ def _worker(folder: Path) -> None:
         "label": f"Typst loop in one process ({job['mode']})", "typst_version": typst.__version__,
         "api": "typst.Compiler(...).compile(format='pdf', sys_inputs=...)" if job["mode"] == "compiler"
         else "typst.compile(..., format='pdf', sys_inputs=...)",
-        "pdf_tags": job["pdf_tags"], "members": n, "seconds": seconds, "cpu_seconds": cpu_seconds, "setup_seconds": setup,
+        "pdf_tags": job["pdf_tags"], "cpus": len(os.sched_getaffinity(0)), "members": n, "seconds": seconds, "cpu_seconds": cpu_seconds, "setup_seconds": setup,
         "per_booklet": seconds / n, "booklets_per_second": n / seconds,
         "first_booklet_seconds": per_booklet[0],
         "median_booklet_seconds_after_first": statistics.median(per_booklet[1:] or per_booklet),
@@ -338,6 +344,7 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=20, help="booklets to compile (default 20)")
     parser.add_argument("--mode", choices=("compiler", "compile"), default="compiler")
     parser.add_argument("--pdf-tags", action="store_true", help="tagged PDFs, Typst's own default")
+    parser.add_argument("--cpus", type=int, default=0, help="CPUs the loop may use (default: all)")
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it (default: a temp folder)")
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -350,13 +357,17 @@ def main() -> None:
     try:
         _load_run_module().write_workspace(folder / "workspace", args.members)
         members = booklet_members(folder / "workspace", args.members)
-        result = run_typst_loop(members, folder / "typst", mode=args.mode, pdf_tags=args.pdf_tags)
+        result = run_typst_loop(
+            members, folder / "typst", mode=args.mode, pdf_tags=args.pdf_tags, cpus=args.cpus
+        )
         result["check_first_pdf"] = check_pdf(Path(result["folder"]) / f"{members[0]['id']}.pdf")
     finally:
         if not args.keep:
             shutil.rmtree(folder, ignore_errors=True)
     pages = result["pages_per_booklet"]
-    print(f"typst {result['typst_version']}, {result['api']}, pdf_tags={result['pdf_tags']}")
+    print(
+        f"typst {result['typst_version']}, {result['api']}, pdf_tags={result['pdf_tags']}, cpus={result['cpus']}"
+    )
     print(f"{result['members']} booklets in {result['seconds']:.2f} s (compiler setup {result['setup_seconds']:.2f} s): "
           f"{result['booklets_per_second']:.2f} booklets/s, {result['per_booklet'] * 1000:.0f} ms a booklet "
           f"(first {result['first_booklet_seconds'] * 1000:.0f} ms, then median "
