@@ -26,6 +26,7 @@ import importlib.util
 import json
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -309,6 +310,7 @@ def _worker(folder: Path) -> None:
         "first_booklet_seconds": per_booklet[0],
         "median_booklet_seconds_after_first": statistics.median(per_booklet[1:] or per_booklet),
         "pages": total, "pages_per_booklet": {"min": min(pages), "max": max(pages), "mean": total / n},
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "per_page_ms": seconds * 1000 / total, "cpu_per_page_ms": cpu_seconds * 1000 / total,
         "folder": str(out),
     }, sys.stdout)  # fmt: skip
