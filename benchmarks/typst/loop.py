@@ -154,9 +154,9 @@ def booklet_members(workspace: Path, limit: int | None = None) -> list[dict[str,
         sys.path.insert(0, str(ROOT))
     from packgen.build import read_and_assign
     from packgen.config import load_config
-    from packgen.members import format_phone
-    from packgen.plans import booklet_content, format_date
-    from packgen.render import build_date
+    from packgen.content.plans import booklet_content, format_date
+    from packgen.render.templates import build_date
+    from packgen.roster.members import format_phone
 
     config = load_config(workspace=workspace)
     _, assigned = read_and_assign(config, [workspace / "profiles"])
