@@ -187,12 +187,19 @@ class SharedPart:
             page = shared.pages[self.start + index]
             page.contents_coalesce()  # one content stream, whatever the writer made
             form = shared.make_stream(
-                page.obj.Contents.read_bytes() if "/Contents" in page.obj else b"",
+                b"",
                 Type=pikepdf.Name.XObject,
                 Subtype=pikepdf.Name.Form,
                 BBox=page.mediabox,
                 Resources=page.obj.get("/Resources", pikepdf.Dictionary()),
             )
+            if "/Contents" in page.obj:  # kept as it is compressed: not inflated and deflated per booklet
+                contents = page.obj.Contents
+                form.write(
+                    contents.read_raw_bytes(),
+                    filter=contents.get("/Filter"),
+                    decode_parms=contents.get("/DecodeParms"),
+                )
             links = [
                 shared.make_indirect(pikepdf.Dictionary({k: v for k, v in a.items() if k != "/P"}))
                 for a in _links(page)
