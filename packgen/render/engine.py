@@ -19,7 +19,9 @@ from typing import Any
 from packgen.render import accel
 from packgen.render.fetch import FetchPolicy, ForbiddenURL
 
-__all__ = ["Engine", "ForbiddenURL", "render_pdf", "srgb_profile", "stylesheet_warnings", "versions"]
+__all__ = [
+    "Engine", "ForbiddenURL", "bookmark_tree", "render_pdf", "srgb_profile", "stylesheet_warnings", "versions",
+]  # fmt: skip
 
 
 def _fetcher(policy: FetchPolicy) -> Any:
@@ -107,6 +109,18 @@ class Engine:
 
     def pdf(self, html: str, variant: str | None = None) -> bytes:
         return self.write_pdf(self.document(html), variant)
+
+
+def bookmark_tree(pages: list[Any]) -> list[Any]:
+    """The outline WeasyPrint would write for ``pages`` (each with ``bookmarks`` and ``height``, as a
+    laid-out page has them): subtrees ``(label, (page index, x, y), children, state)`` in PDF points."""
+    from weasyprint import Document
+
+    class Pages:
+        def __init__(self, pages: list[Any]) -> None:
+            self.pages = pages
+
+    return list(Document.make_bookmark_tree(Pages(pages), scale=0.75, transform_pages=True))
 
 
 def render_pdf(html: str, base_url: str, policy: FetchPolicy) -> bytes:
