@@ -14,7 +14,9 @@ times, after one warm-up booklet each way (which renders its shared parts):
 * ``digital``: the member's digital edition (``Renderer.digital``: whole render, PDF/UA-1);
 * ``impose``: the default booklet imposed for a duplex printer (``impose_saddle``).
 
-Prints, per way, the median wall and CPU time of a booklet (ms) and the difference to ``default``.
+Prints, per way, the median wall and CPU time of a booklet (ms) and the difference to ``default``;
+then the finishing steps alone (``Prepress.booklet``) on one default booklet's bytes, which a
+loaded machine's noise in whole booklets can hide.
 """
 
 from __future__ import annotations
@@ -56,6 +58,8 @@ def main() -> None:
     from packgen.content.plans import booklet_content
     from packgen.outputs.impose import impose_saddle
     from packgen.render import Renderer
+    from packgen.render.prepress import Prepress
+    from packgen.render.printmarks import MM
 
     scratch = Path(tempfile.mkdtemp(prefix="packgen-print-bench-"))
     profile = args.profile.resolve() if args.profile else header_profile(scratch / "press.icc")
@@ -107,15 +111,34 @@ def main() -> None:
                 way(index)
                 cost = (time.process_time() - cpu, time.perf_counter() - wall)
                 times[name].append(impose.cost if name == "impose" else cost)  # type: ignore[attr-defined]
+    finishing: dict[str, list[float]] = {"bleed": [], "bleed+marks": [], "pdf/x-4": []}
+    booklet = default.pdf(booklet_content(config, *standard[0]))
+    steps = {"bleed": Prepress(3 * MM, False), "bleed+marks": Prepress(3 * MM, True),
+             "pdf/x-4": Prepress(variant="pdf/x-4", profile=profile)}  # fmt: skip
+    for _ in range(5 * args.rounds):
+        for name, step in steps.items():
+            cpu = time.process_time()
+            step.booklet(booklet)
+            finishing[name].append(time.process_time() - cpu)
     base_wall = statistics.median(w for _, w in times["default"])
     base_cpu = statistics.median(c for c, _ in times["default"])
-    print(f"{len(chosen)} members x {args.rounds} rounds, median per booklet (ms); profile {profile.stat().st_size} bytes")
+    print(
+        f"{len(chosen)} members x {args.rounds} rounds, median per booklet (ms); profile {profile.stat().st_size} bytes"
+    )
     print(f"{'way':<12} {'wall':>7} {'cpu':>7} {'+wall':>7} {'+cpu':>7}")
     for name, found in times.items():
         wall = statistics.median(w for _, w in found)
         cpu = statistics.median(c for c, _ in found)
-        extra = "" if name in ("default", "impose") else f" {1000 * (wall - base_wall):>+7.0f} {1000 * (cpu - base_cpu):>+7.0f}"
+        extra = (
+            ""
+            if name in ("default", "impose")
+            else f" {1000 * (wall - base_wall):>+7.0f} {1000 * (cpu - base_cpu):>+7.0f}"
+        )
         print(f"{name:<12} {1000 * wall:>7.0f} {1000 * cpu:>7.0f}{extra}")
+    print("the finishing step alone on a default booklet's bytes, median CPU (ms):")
+    print(
+        "  " + ", ".join(f"{name} {1000 * statistics.median(found):.0f}" for name, found in finishing.items())
+    )
 
 
 if __name__ == "__main__":

@@ -207,7 +207,7 @@ def _build_one(member: Member, assignment: Assignment, entry: Entry, output: Pat
     if entry.digital:  # written first: the journal line that the booklet's rename follows covers both
         entry.digital_sha256 = hashlib.sha256(digital).hexdigest()
         (output / entry.digital).parent.mkdir(parents=True, exist_ok=True)
-        with atomic_output(output / entry.digital) as handle:
+        with atomic_output(output / entry.digital, sync=False) as handle:  # synced with the booklets
             handle.write(digital)
     write_recorded(output, entry, data)
     return entry
