@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import io
+import json
 import os
 import re
 import shutil
@@ -24,7 +25,7 @@ from pathlib import Path
 import httpx
 import pytest
 from booklets import CHAPTER, small_workspace
-from conftest import pdftotext, requires_poppler
+from conftest import ROOT, pdftotext, requires_poppler
 from markupsafe import escape
 
 from packgen.assets import builtin_templates_dir
@@ -315,3 +316,29 @@ def test_in_a_browser_an_edit_shows_without_a_reload(run, tmp_path: Path) -> Non
             assert page.evaluate("window.notReloaded") is True
         finally:
             browser.close()
+
+
+def test_doctor_says_serve_needs_poppler_for_page_images(run, monkeypatch: pytest.MonkeyPatch) -> None:
+    found = run("doctor", "--json")
+    assert json.loads(found.stdout)["poppler"] == shutil.which("pdftoppm")
+    real = shutil.which
+    monkeypatch.setattr(shutil, "which", lambda name: None if name == "pdftoppm" else real(name))
+    result = run("doctor")
+    assert result.exit_code == 0  # booklets print all the same
+    assert result.stdout.endswith(
+        "note: pdftoppm and pdftotext (poppler-utils) are missing: packgen serve shows a booklet as a "
+        "link to its PDF, not page by page (apt-get install poppler-utils)\n"
+        "ok: this machine can print Chinese booklets\n"
+    )
+
+
+def test_readme_shows_screenshots_of_the_plan_table_and_a_member() -> None:
+    from PIL import Image
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Live preview: packgen serve") :]
+    shown = re.findall(r'<img src="(docs/images/serve-[^"]+\.png)"', section)
+    assert shown == ["docs/images/serve-plans.png", "docs/images/serve-member.png"]
+    for image in shown:
+        with Image.open(ROOT / image) as png:
+            assert (png.format, png.size) == ("PNG", (1280, 760))

@@ -119,7 +119,10 @@ class Live:
                     changed = await changes.get()
                     while not changes.empty():
                         changed |= changes.get_nowait()
-                    await self.take_in(changed)
+                    try:
+                        await self.take_in(changed)
+                    except Exception as exc:  # a bug: say it, and go on watching
+                        self.report(f"could not take in the change: {type(exc).__name__}: {exc}")
             finally:
                 stop.set()
                 for task in watchers:
