@@ -10,6 +10,7 @@ import html
 import io
 import json
 import os
+import queue
 import re
 import shutil
 import signal
@@ -246,7 +247,7 @@ def test_serve_refuses_a_port_in_use_and_says_what_to_do(run) -> None:
     )
 
 
-def test_serve_listens_on_this_machine_only_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+def test_serve_listens_on_this_machine_only_says_what_changed_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     root = small_workspace(tmp_path / "ws")
     command = [str(Path(sys.executable).parent / "packgen"), "serve", "--port", "0"]
     env = {**os.environ, "NO_COLOR": "1"}
@@ -254,17 +255,44 @@ def test_serve_listens_on_this_machine_only_and_stops_on_ctrl_c(tmp_path: Path) 
         command, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
     ) as serve:
         try:
-            assert serve.stdout is not None
+            assert serve.stdout is not None and serve.stderr is not None
             first = serve.stdout.readline()
             match = re.fullmatch(r"packgen serve: (http://127\.0\.0\.1:(\d+)/) \(Ctrl-C stops\)\n", first)
             assert match, first
             assert "张三" in httpx.get(match[1]).text
+            lines: queue.Queue[str] = queue.Queue()
+            threading.Thread(target=lambda: lines.put(serve.stderr.readline()), daemon=True).start()
+            roster = root / "profiles" / "roster.csv"
+            roster.write_text(roster.read_text(encoding="utf-8").replace("张三", "张三丰"), encoding="utf-8")
+            said = lines.get(timeout=60)
+            assert re.fullmatch(r"\d\d:\d\d:\d\d roster changed: pages updated in \d+\.\d\d s\n", said), said
+            assert "张三丰" in httpx.get(match[1]).text
             serve.send_signal(signal.SIGINT)
             out, err = serve.communicate(timeout=30)
         finally:
             serve.kill()
     assert (serve.returncode, out, err) == (0, "packgen serve: stopped\n", "")
     assert not (root / "output").exists()
+
+
+def test_serve_warns_when_other_machines_can_reach_it_and_shows_a_config_error(
+    run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(LiveServer, "run", lambda server: server.socket.close())  # say, then stop at once
+    root = small_workspace(tmp_path / "ws")
+    config = root / "packgen.yaml"
+    config.write_text(config.read_text(encoding="utf-8").replace("A5", "A7"), encoding="utf-8")
+    result = run("serve", "-c", config, "--host", "0.0.0.0", "--port", "0")
+    assert result.exit_code == 0
+    port = re.fullmatch(
+        r"packgen serve: http://0\.0\.0\.0:(\d+)/ \(Ctrl-C stops\)\npackgen serve: stopped\n", result.stdout
+    )
+    assert port, result.stdout
+    invalid = run("validate", "-c", config).stderr
+    assert result.stderr == (
+        f"warning: listening on 0.0.0.0: anyone who can reach this machine on port {port[1]} sees the "
+        f"roster and every booklet\n{invalid}the page shows this error until the file is mended\n"
+    )
 
 
 @pytest.mark.skipif(
