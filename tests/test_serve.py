@@ -198,6 +198,29 @@ def test_a_change_renders_again_only_what_it_touches(tmp_path: Path) -> None:
     assert render_a1() == 4  # A1's name is on the cover
 
 
+def test_the_problems_beyond_the_rows_are_found_after_the_open_booklets_show_a_change(
+    run, tmp_path: Path
+) -> None:
+    root = small_workspace(tmp_path / "ws")
+    workspace = LiveWorkspace(root / "packgen.yaml", workspace=root)
+    workspace.reload()
+    assert workspace.problems == []
+    (root / "templates").mkdir()
+    css = root / "templates" / "print.css"
+    css.write_text(
+        (builtin_templates_dir() / "print.css").read_text(encoding="utf-8") + "h1 { margin: 3mmm }\n"
+    )
+    workspace.reload({css}, problems_later=True)
+    assert workspace.problems == []  # the open booklets first
+    version = workspace.version
+    assert workspace.update_problems() is True
+    assert workspace.version == version + 1  # the pages fetch the problems
+    listed = run("validate", "-c", root / "packgen.yaml").stderr.splitlines()
+    assert [f"{p.severity}: {p}" for p in workspace.problems] == listed
+    assert listed[0].startswith(f"warning: {css}, line ")
+    assert workspace.update_problems() is False  # nothing changed since
+
+
 def test_a_config_or_template_error_is_shown_as_the_command_line_says_it(run, tmp_path: Path) -> None:
     root = small_workspace(tmp_path / "ws")
     workspace = LiveWorkspace(root / "packgen.yaml", workspace=root)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import time
 import unicodedata
@@ -130,7 +131,7 @@ class Live:
 
     async def take_in(self, changed: set[Path]) -> None:
         started = time.perf_counter()
-        kinds = await self.call(self.workspace.reload, changed)
+        kinds = await self.call(functools.partial(self.workspace.reload, changed, problems_later=True))
         if not kinds:
             return
         rendered = 0
@@ -139,8 +140,11 @@ class Live:
             await self.call(_quietly, self.workspace, member)
             rendered += self.workspace.renders - before
         self.publish()
+        took = time.perf_counter() - started
+        if await self.call(self.workspace.update_problems):
+            self.publish()
         what = ", ".join(kind for kind in ("config", "templates", "materials", "roster") if kind in kinds)
-        done = f"{what} changed: pages updated in {time.perf_counter() - started:.2f} s"
+        done = f"{what} changed: pages updated in {took:.2f} s"
         done += f" ({rendered} booklet{'' if rendered == 1 else 's'} rendered)" if rendered else ""
         self.report(done if not self.workspace.error else f"{what} changed: {self.workspace.error}")
 

@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from packgen.build.incremental import member_key
-from packgen.build.pipeline import read_and_assign
+from packgen.build.pipeline import problems_beyond_rows, read_and_assign
 from packgen.config import CONFIG_NAME, Config, load_config
 from packgen.config.schema import material_file
-from packgen.content.plans import PlanReport, coverage_problems, plan_report
+from packgen.content.plans import PlanReport, plan_report
 from packgen.content.preview import MemberPreview, member_preview
 from packgen.errors import PackgenError
 from packgen.materials import load_material
@@ -86,21 +86,24 @@ class LiveWorkspace:
         self.assigned: list[tuple[Member, Assignment]] = []
         self.report: PlanReport | None = None
         self.problems: list[Problem] = []  #: as ``packgen validate`` lists them
+        self._beyond_rows: list[Problem] = []  #: members not covered, stylesheet and template warnings
+        self._beyond_rows_found = False
         self.renders = 0  #: booklets rendered so far
         self._generation = 0  #: goes up when the config, templates or materials change
         self._materials: set[Path] = set()
         self._images: set[Path] = set()
-        self._stylesheet_problems: list[Problem] = []
         self._booklets: OrderedDict[str, Booklet] = OrderedDict()
 
     @property
     def config_file(self) -> Path:
         return self.config_path or self.workspace / CONFIG_NAME
 
-    def reload(self, changed: Collection[Path] | None = None) -> set[str]:
+    def reload(self, changed: Collection[Path] | None = None, *, problems_later: bool = False) -> set[str]:
         """Take in changed files (``None``: everything); what kinds of input changed (see ``KINDS``).
 
-        After an error, any change reloads everything.
+        After an error, any change reloads everything. ``problems_later``: leave the problems beyond
+        the rows' own as they were, for :meth:`update_problems` to find once the open booklets show
+        the change (finding them lays out the templates for a member of each plan).
         """
         kinds = set(KINDS) if changed is None or self.error or self.report is None else self.kinds(changed)
         if not kinds:
@@ -111,8 +114,26 @@ class LiveWorkspace:
             self.error = f"error: {exc}"
         else:
             self.error = ""
+            self._beyond_rows_found = False
+            if not problems_later:
+                self.update_problems()
         self.version += 1
         return kinds
+
+    def update_problems(self) -> bool:
+        """Find the problems ``validate`` lists beyond the rows' own, if a change may have changed
+        them; whether the list changed (``version`` then goes up)."""
+        if self.error or self._beyond_rows_found:
+            return False
+        assert self.config is not None and self.renderer is not None
+        self._beyond_rows = problems_beyond_rows(self.config, self.renderer, self.assigned)
+        self._beyond_rows_found = True
+        problems = [*self.roster.problems, *self._beyond_rows]
+        if problems == self.problems:
+            return False
+        self.problems = problems
+        self.version += 1
+        return True
 
     def _reload(self, kinds: set[str]) -> None:
         if self.config is None or kinds & {"config", "materials"}:
@@ -130,21 +151,14 @@ class LiveWorkspace:
         config = self.config
         if self.renderer is None or "templates" in kinds:
             self.renderer = Renderer(config)
-            self.renderer.check_template()
-            self._stylesheet_problems = self.renderer.stylesheet_problems()
             self._booklets.clear()
-        else:
-            self.renderer.check_template()
+        self.renderer.check_template()
         if self.report is None or "roster" in kinds:
             self.roster, self.assigned = read_and_assign(
                 config, self.profiles, encoding=self.encoding, sheet=self.sheet
             )
             self.report = plan_report(config, self.assigned)
-        self.problems = [
-            *self.roster.problems,
-            *coverage_problems(config, self.assigned),
-            *self._stylesheet_problems,
-        ]
+        self.problems = [*self.roster.problems, *self._beyond_rows]
 
     def kinds(self, changed: Iterable[Path]) -> set[str]:
         """What kinds of input the changed files are; files packgen does not read count for nothing."""
