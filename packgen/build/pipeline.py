@@ -75,9 +75,20 @@ def check(
     renderer = Renderer(config)
     renderer.check_template()
     roster, assigned = read_and_assign(config, profiles, encoding=encoding, sheet=sheet)
-    roster.problems += coverage_problems(config, assigned) + renderer.stylesheet_problems()
-    roster.problems += compose_problems(config, renderer, assigned)
+    roster.problems += problems_beyond_rows(config, renderer, assigned)
     return Checked(roster, assigned, renderer)
+
+
+def problems_beyond_rows(
+    config: Config, renderer: Renderer, assigned: list[tuple[Member, Assignment]]
+) -> list[Problem]:
+    """What ``validate`` lists besides the rows' own problems: members their plan cannot serve, what
+    the workspace's stylesheets lose, what keeps shared parts from being rendered once."""
+    return [
+        *coverage_problems(config, assigned),
+        *renderer.stylesheet_problems(),
+        *compose_problems(config, renderer, assigned),
+    ]
 
 
 def compose_problems(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes.util
 import platform
+import shutil
 import sys
 from typing import Any
 
@@ -29,7 +30,14 @@ def diagnose() -> dict[str, Any]:
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "problems": [],
+        "notes": [],  #: what some commands miss, though booklets print
     }
+    report["poppler"] = shutil.which("pdftoppm") if shutil.which("pdftotext") else None
+    if not report["poppler"]:
+        report["notes"].append(
+            "pdftoppm and pdftotext (poppler-utils) are missing: packgen serve shows a booklet as a link "
+            "to its PDF, not page by page (apt-get install poppler-utils)"
+        )
     try:
         report.update(versions())
         report["shortcuts"] = accel.status()
