@@ -6,14 +6,21 @@ Each test reproduces one case of the issue and asserts the exact message a user 
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
+import shutil
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from booklets import small_workspace
 from conftest import write_csv
 from openpyxl import Workbook
+
+from packgen.roster import limits
 
 ROSTER = "党员编号,姓名,所在党支部,流动类型,网络条件\n"
 TOO_LONG = (
@@ -77,3 +84,121 @@ def test_a_5_mb_name_in_an_xlsx_fails_that_member_and_the_build_goes_on(run, tmp
     assert result.exit_code == 1
     assert result.stderr == f"error: {xlsx}, row 2, column '姓名': 1,750,000 {TOO_LONG}\n"
     assert sorted(p.name for p in (tmp_path / "output" / "booklets").iterdir()) == ["A2.pdf"]
+
+
+# --- 1, 2. merge: a shard is data from another machine ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def shard(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The output folder of a two-member build, to copy and tamper with."""
+    from packgen.build import BuildOptions, build
+    from packgen.config import load_config
+
+    workspace = small_workspace(tmp_path_factory.mktemp("shard"))
+    out = workspace / "out"
+    assert build(load_config(workspace=workspace), options=BuildOptions(output=out, jobs=1)).exit_code == 0
+    return out
+
+
+def edit_manifest(folder: Path, change: Callable[[dict[str, Any]], Any]) -> None:
+    path = folder / "manifest.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    path.write_text(json.dumps(change(data) or data), encoding="utf-8")
+
+
+def set_member(index: int, **values: Any) -> Callable[[dict[str, Any]], None]:
+    return lambda data: data["members"][index].update(values)
+
+
+REBUILD = "this is not a folder packgen build wrote, or it was changed since; build that shard again"
+A2_SHA = "sha256 of booklets/A2.pdf"  #: filled in by the test
+
+
+@pytest.mark.parametrize(
+    ("tamper", "message"),
+    [
+        (  # 1. a path out of the shard, with the sha256 of the file it names
+            lambda f: edit_manifest(f, set_member(0, file="../../../outside/x")),
+            "manifest.json, member 'A1': file must be 'booklets/A1.pdf', not '../../../outside/x'",
+        ),
+        (  # 1. an absolute path: another member's booklet, twice in the print run
+            lambda f: edit_manifest(f, set_member(0, file=str(f / "booklets" / "A2.pdf"), sha256=A2_SHA)),
+            "manifest.json, member 'A1': file must be 'booklets/A1.pdf', not {absolute}",
+        ),
+        (  # a plan names the print-run file: print/print-run-PLAN.pdf
+            lambda f: edit_manifest(f, set_member(1, plan="../../../outside/x")),
+            "manifest.json, member 'A2', plan: Input should be 'self_study', 'online', 'delivered' or ''",
+        ),
+        (  # 2. not an object
+            lambda f: (f / "manifest.json").write_text("[]", encoding="utf-8"),
+            "manifest.json, (top level): Input should be a valid dictionary or instance of ShardManifest",
+        ),
+        (  # 2. members: null
+            lambda f: edit_manifest(f, lambda d: {**d, "members": None}),
+            "manifest.json, members: Input should be a valid list",
+        ),
+        (  # 2. a member that is no object
+            lambda f: edit_manifest(f, lambda d: {**d, "members": [7]}),
+            "manifest.json, member 1: Input should be a valid dictionary or instance of ShardEntry",
+        ),
+        (  # 2. deeply nested JSON
+            lambda f: (f / "manifest.json").write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8"),
+            "manifest.json is nested far too deeply",
+        ),
+        (
+            lambda f: (f / "manifest.json").write_bytes(b'{"members": [\xff]}'),
+            "manifest.json is not valid JSON ('utf-8' codec can't decode byte 0xff in position 13: invalid "
+            "start byte)",
+        ),
+        (
+            lambda f: edit_manifest(f, set_member(1, sha256="0" * 64, pages="12")),
+            "manifest.json, member 'A2', pages: Input should be a valid integer",
+        ),
+        (
+            lambda f: edit_manifest(f, lambda d: {**d, "members": d["members"] * 2}),
+            "manifest.json, member 'A1' is listed twice",
+        ),
+        (  # a booklet that is a symlink to a file elsewhere
+            lambda f: symlink(f / "booklets" / "A1.pdf", Path("/etc/hostname")),
+            "member 'A1': booklets/A1.pdf is not a regular file (a symlink?)",
+        ),
+        (  # the booklets folder a symlink to a folder elsewhere
+            lambda f: symlink(f / "booklets", f.parent / "elsewhere"),
+            "member 'A1': booklets/ is not a folder of the shard (a symlink?)",
+        ),
+    ],
+)
+def test_merge_refuses_a_tampered_shard_and_writes_nothing(
+    run, shard: Path, tmp_path: Path, tamper: Callable[[Path], Any], message: str
+) -> None:
+    folder = tmp_path / "shard"
+    shutil.copytree(shard, folder)
+    shutil.copytree(shard / "booklets", tmp_path / "elsewhere")
+    global A2_SHA
+    A2_SHA = hashlib.sha256((folder / "booklets" / "A2.pdf").read_bytes()).hexdigest()
+    tamper(folder)
+    before = sorted(tmp_path.rglob("*"))
+    result = run("merge", folder, "-o", tmp_path / "merged")
+    absolute = str(folder / "booklets" / "A2.pdf")
+    shown = repr(absolute[:80] + "…")  # a value from a shard is quoted to 80 characters
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f"error: {folder}: {message.format(absolute=shown)}; {REBUILD}\n",
+    )
+    assert not (tmp_path / "merged").exists()
+    assert sorted(tmp_path.rglob("*")) == before  # nothing written outside -o either
+
+
+def symlink(path: Path, target: Path) -> None:
+    shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
+    path.symlink_to(target)
+
+
+def test_a_huge_manifest_is_refused_unread(run, shard: Path, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(limits, "MAX_MANIFEST_BYTES", 100)
+    size = (shard / "manifest.json").stat().st_size
+    result = run("merge", shard, "-o", tmp_path / "merged")
+    assert (result.exit_code, result.stderr) == (
+        2, f"error: {shard}: manifest.json is {size:,} bytes, more than any build writes (limit 100); {REBUILD}\n"
+    )  # fmt: skip

@@ -231,14 +231,16 @@ def finish(
     ``forget``: members whose records the folder drops (no longer on the roster).
     """
     tell = stage or (lambda _: None)
-    before = read_manifest(output) or {}
+    before = read_manifest(output) or {}  # what this folder's last build recorded, if it still reads
+    runs_before, delivery_before = before.get("print_runs"), before.get("delivery")
     tell("print runs")
     runs = write_print_runs(
         output, entries, options.print_run, pad_to=options.pad_to, order=options.order,
-        previous=before.get("print_runs", []), jobs=options.jobs or os.cpu_count() or 1,
+        previous=runs_before if isinstance(runs_before, list) else [], jobs=options.jobs or os.cpu_count() or 1,
     )  # fmt: skip
     tell("delivery list and labels")
-    delivery = write_delivery(config, output, rows, order=options.order, previous=before.get("delivery", {}))
+    previous = delivery_before if isinstance(delivery_before, dict) else {}
+    delivery = write_delivery(config, output, rows, order=options.order, previous=previous)
     tell("manifest")
     summary = summarize(entries)
     write_manifest(
