@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from booklets import small_workspace
 from conftest import write_csv
 from openpyxl import Workbook
@@ -201,4 +202,195 @@ def test_a_huge_manifest_is_refused_unread(run, shard: Path, tmp_path: Path, mon
     result = run("merge", shard, "-o", tmp_path / "merged")
     assert (result.exit_code, result.stderr) == (
         2, f"error: {shard}: manifest.json is {size:,} bytes, more than any build writes (limit 100); {REBUILD}\n"
+    )  # fmt: skip
+
+
+# --- 3. templates render in Jinja's sandbox ------------------------------------------------------
+
+SANDBOXED = (
+    " A template renders in Jinja's sandbox: it may show the variables packgen gives it (README, "
+    '"Templates"), not reach into Python, files or the system.'
+)
+
+
+def override_letter(workspace: Path, line: str) -> Path:
+    template = workspace / "templates" / "booklet.html.j2"
+    template.parent.mkdir(exist_ok=True)
+    template.write_text(
+        f'{{% extends "builtin/booklet.html.j2" %}}\n{{% block letter %}}\n{line}\n{{% endblock %}}\n',
+        encoding="utf-8",
+    )
+    return template
+
+
+@pytest.mark.parametrize(
+    ("line", "error"),
+    [
+        ('{{ lipsum.__globals__["os"].popen("touch ran").read() }}', "access to attribute '__globals__' of 'function' object is unsafe." + SANDBOXED),
+        ("{{ ''.__class__.__mro__ }}", "access to attribute '__class__' of 'str' object is unsafe." + SANDBOXED),
+        ("{{ content.materials[0].path.write_text('ran') }}", "access to attribute 'write_text' of 'PosixPath' object is unsafe." + SANDBOXED),
+        ("{{ self.__dict__ }}", "access to attribute '__dict__' of 'TemplateReference' object is unsafe." + SANDBOXED),
+        ("{{ cycler.__init__.__globals__ }}", "access to attribute '__init__' of 'type' object is unsafe." + SANDBOXED),
+        ("{% set _ = member.extra.update({'a': 1}) %}", "access to attribute 'update' of 'dict' object is unsafe." + SANDBOXED),
+        ("{% for i in range(10**9) %}{% endfor %}", "OverflowError: Range too big. The sandbox blocks ranges larger than MAX_RANGE (100000)."),
+    ],
+)  # fmt: skip
+def test_a_template_cannot_run_code_or_touch_files(run, tmp_path: Path, line: str, error: str) -> None:
+    small_workspace(tmp_path)
+    template = override_letter(tmp_path, line)
+    result = run("preview", "A1", "--pdf", tmp_path / "a1.pdf")
+    assert (result.exit_code, result.stderr) == (
+        1,
+        f"error: roster.csv, row 2: template {template}, line 3: {error}\n",
+    )
+    assert not (tmp_path / "ran").exists() and not (tmp_path / "a1.pdf").exists()
+    assert (tmp_path / "materials" / "short.md").read_text(encoding="utf-8").startswith("# 短章")
+
+
+def test_a_template_symlinked_from_outside_its_folder_is_refused(run, tmp_path: Path) -> None:
+    small_workspace(tmp_path / "ws")
+    outside = tmp_path / "secret.j2"
+    outside.write_text("{{ member.name }}", encoding="utf-8")
+    (tmp_path / "ws" / "templates").mkdir()
+    (tmp_path / "ws" / "templates" / "booklet.html.j2").symlink_to(outside)
+    result = run("build", "-c", tmp_path / "ws" / "packgen.yaml")
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f"error: template {tmp_path / 'ws' / 'templates' / 'booklet.html.j2'} is a symlink to {outside}, "
+        "outside the templates folder; copy the template into the folder instead\n",
+    )
+
+
+# --- 5. rules: nesting limited without recursion; what is no condition is an error --------------
+
+
+def rule_workspace(root: Path, when: str) -> tuple[Path, int]:
+    """A workspace with one rule; its config and the line of the rule's ``when``."""
+    small_workspace(root, rules=[{"name": "试验", "when": when, "plan": "online", "reason": "试验"}])
+    config = root / "packgen.yaml"
+    line = next(
+        i for i, text in enumerate(config.read_text(encoding="utf-8").splitlines(), 1) if "when:" in text
+    )
+    return config, line
+
+
+NESTED = "-" * 490 + "age > 1"
+
+
+@pytest.mark.parametrize(
+    ("when", "problem"),
+    [
+        (NESTED, "the condition nests more than 40 levels deep (brackets, signs or operators one inside another); "
+                 f"write it more simply or split it into several rules: {NESTED}"),
+        ("not " * 60 + "address", "the condition nests more than 40 levels deep (brackets, signs or operators "
+                                  "one inside another); write it more simply or split it into several rules: "
+                                  + "not " * 60 + "address"),
+        ("age", "age alone is true for every member whose age is known: age; compare it, e.g. age >= 60"),
+        ("len(name)", "len(name) is a number, not a comparison, so it is true for nearly every member: len(name); "
+                      "compare it, e.g. len(name) >= 3"),
+        ("age - 60", "age - 60 is not a comparison, so it is the same for nearly every member: age - 60; compare "
+                     "it, e.g. age >= 60"),
+    ],
+)  # fmt: skip
+def test_a_rule_too_deep_or_no_condition_is_a_config_error(
+    run, tmp_path: Path, when: str, problem: str
+) -> None:
+    config, line = rule_workspace(tmp_path, when)
+    expected = f"error: {config}: 1 problem(s) in the config:\n  - line {line}: Config value 'rules.0.when': rule '试验': {problem}\n"
+    for command in (["plan"], ["validate"], ["build", "-j", "1"]):
+        result = run(*command)
+        assert (result.exit_code, result.stderr) == (2, expected), command
+    result = run("plan", "--json")
+    assert (result.exit_code, json.loads(result.stdout)) == (
+        2,
+        {"ok": False, "exit_code": 2, "error": expected[7:-1]},
+    )
+    assert not (tmp_path / "output").exists()
+
+
+# --- materials and the images chapters show: the workspace and the built-ins only -------------------
+
+
+def with_material(workspace: Path, material: str) -> tuple[Path, int]:
+    """The workspace's config with ``material`` as self_study's one material, and that line."""
+    config = workspace / "packgen.yaml"
+    data = yaml.safe_load(config.read_text(encoding="utf-8"))
+    data["plans"]["self_study"]["materials"] = [material]
+    config.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    lines = config.read_text(encoding="utf-8").splitlines()
+    return config, next(i for i, text in enumerate(lines, 1) if material in text)
+
+
+@pytest.mark.parametrize("kind", ["outside", "symlink", "image"])
+def test_a_material_or_image_outside_the_workspace_is_a_config_error(run, tmp_path: Path, kind: str) -> None:
+    workspace = small_workspace(tmp_path / "ws")
+    (tmp_path / "outside.md").write_text("# 外面\n\n正文\n", encoding="utf-8")
+    (tmp_path / "map.png").write_bytes(b"png")
+    material, real, shows = "../outside.md", tmp_path / "outside.md", ""
+    if kind == "symlink":
+        (workspace / "materials" / "passwd.md").symlink_to("/etc/passwd")
+        material, real = "materials/passwd.md", Path("/etc/passwd")
+    elif kind == "image":
+        (workspace / "materials" / "map.md").write_text(
+            "# 地图\n\n![路线](../../map.png)\n", encoding="utf-8"
+        )
+        material, real, shows = (
+            "materials/map.md",
+            tmp_path / "map.png",
+            "material 'materials/map.md' shows the image ",
+        )
+    config, line = with_material(workspace, material)
+    what = shows or f"material '{material}' is "
+    result = run("validate", "-c", config)
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f"error: {config}: 1 problem(s) in the config:\n  - line {line}: Config value 'plans.self_study.materials.0': "
+        f"{what}{real}, outside the workspace; packgen reads materials only from the workspace ({workspace}), its "
+        "templates/ folder and the built-in templates: copy the file into the workspace\n",
+    )
+
+
+# --- config: an output folder of its own; allowed_hosts are host names ---------------------------
+
+
+def config_line(config: Path, key: str) -> int:
+    lines = config.read_text(encoding="utf-8").splitlines()
+    return next(i for i, text in enumerate(lines, 1) if text.startswith(key))
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "problem"),
+    [
+        ("output", "/", "/ holds the workspace {ws}; give the booklets a folder of their own, e.g. output"),
+        ("output", ".", "{ws} holds the workspace; give the booklets a folder of their own, e.g. output"),
+        ("output", "/etc/booklets", "/etc/booklets is a system folder; give the booklets a folder of their own, e.g. output"),
+        ("allowed_hosts", ["*"], "'*' is not a host name; list each host a booklet may load from by its name, e.g. static.example.org (no wildcards)"),
+        ("allowed_hosts", ["https://cdn.example.org/x"], "'https://cdn.example.org/x' is not a host name; write the host alone: cdn.example.org"),
+    ],
+)  # fmt: skip
+def test_an_output_folder_that_is_not_its_own_or_a_host_that_is_no_host_is_a_config_error(
+    run, tmp_path: Path, setting: str, value: Any, problem: str
+) -> None:
+    small_workspace(tmp_path, **{setting: value})
+    config = tmp_path / "packgen.yaml"
+    key, line = (
+        (f"{setting}.0", config_line(config, setting) + 1)
+        if isinstance(value, list)
+        else (setting, config_line(config, setting))
+    )
+    result = run("build", "-j", "1")
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f"error: {config}: 1 problem(s) in the config:\n  - line {line}: Config value "
+        f"'{key}': {problem.format(ws=tmp_path)}\n",
+    )
+
+
+@pytest.mark.parametrize("command", ["build", "merge"])
+def test_o_slash_is_refused(run, tmp_path: Path, command: str) -> None:
+    small_workspace(tmp_path)
+    args = ["merge", tmp_path / "shard"] if command == "merge" else ["build"]
+    result = run(*args, "-o", "/")
+    assert (result.exit_code, result.stderr) == (
+        2, f"error: output folder / holds the workspace {tmp_path}; give the booklets a folder of their own, e.g. output\n"
     )  # fmt: skip
