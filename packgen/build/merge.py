@@ -8,7 +8,7 @@ from pathlib import Path
 from packgen.build.incremental import remove_stale_parts
 from packgen.build.lock import output_lock
 from packgen.build.options import BuildOptions, BuildResult, Stage
-from packgen.build.pipeline import finish
+from packgen.build.pipeline import check_output, finish
 from packgen.build.selection import parse_shard
 from packgen.build.shards import Shard, copy_booklet, read_shard
 from packgen.config.schema import Config
@@ -29,6 +29,7 @@ def merge(
     """
     if not sources:
         raise UsageError("merge: give the output folders of the shard builds, e.g. packgen merge out-1 out-2")
+    check_output(config, options.output)
     shards = [read_shard(source) for source in sources]
     check_shards(shards)
     entries: dict[str, tuple[Entry, Shard]] = {}

@@ -26,7 +26,7 @@ from packgen.build.lock import output_lock
 from packgen.build.options import BuildOptions, BuildResult, Stage
 from packgen.build.selection import in_shard, select
 from packgen.build.workers import Progress, render_all, stop_between_booklets
-from packgen.config.schema import Config
+from packgen.config.schema import Config, output_problem
 from packgen.content.plans import BookletContent, coverage_gaps, coverage_problems, selection
 from packgen.errors import InputError, UsageError
 from packgen.files import write_atomic
@@ -97,6 +97,7 @@ def build(
     (see :func:`packgen.build.workers.stop_between_booklets`).
     """
     options = options or BuildOptions(output=config.resolve(config.output))
+    check_output(config, options.output)
     if options.pad_to < 2 or options.pad_to % 2:
         raise UsageError(f"--pad-to {options.pad_to}: must be an even number of pages (2 for duplex, 4 …)")
     checked = check(config, profiles, encoding=encoding, sheet=sheet)  # a broken template stops here
@@ -158,6 +159,13 @@ def build(
         )  # fmt: skip
         result.left_out, result.removed = left_out, removed
         return result
+
+
+def check_output(config: Config, output: Path) -> None:
+    """Refuse an output folder that holds the workspace or is a system folder (``-o /``)."""
+    problem = output_problem(output, config.workspace)
+    if problem:
+        raise UsageError(f"output folder {problem}")
 
 
 def rejected_rows(
