@@ -394,3 +394,62 @@ def test_o_slash_is_refused(run, tmp_path: Path, command: str) -> None:
     assert (result.exit_code, result.stderr) == (
         2, f"error: output folder / holds the workspace {tmp_path}; give the booklets a folder of their own, e.g. output\n"
     )  # fmt: skip
+
+
+# --- 4. a time limit per booklet ----------------------------------------------------------------
+
+FOREVER = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"
+
+
+def test_a_booklet_past_the_time_limit_fails_in_process(run, tmp_path: Path) -> None:
+    small_workspace(tmp_path)
+    override_letter(tmp_path, f'{{% if member.id == "A1" %}}{FOREVER}{{% endif %}}{{{{ super() }}}}')
+    result = run("build", "-q", "-j", "1", "--only", "A1", "--timeout", "1")
+    assert (result.exit_code, result.stderr) == (
+        1,
+        "failed: A1 张三: rendering took longer than the time limit of 1 s per booklet and was stopped; if this "
+        "booklet really is that large, raise the limit with --timeout SECONDS\n",
+    )
+    assert not (tmp_path / "output" / "booklets" / "A1.pdf").exists()
+
+
+def test_a_worker_stuck_past_the_time_limit_is_killed_and_only_its_booklet_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A1's worker sleeps inside C (no Python step an alarm could stop): it is killed and replaced, A2
+    and A3 build. The booklets here are one blank page: this is about the workers, not the pages."""
+    import multiprocessing
+    import time
+
+    import pikepdf
+
+    from packgen.build import workers
+    from packgen.config import load_config
+
+    def render(member: Any, assignment: Any) -> bytes:
+        if member.id == "A1":
+            time.sleep(3600)
+        pdf, buffer = pikepdf.new(), io.BytesIO()
+        pdf.add_blank_page()
+        pdf.save(buffer)
+        return buffer.getvalue()
+
+    monkeypatch.setattr(workers, "render_booklet", render)  # the workers are forked: they render so too
+    small_workspace(
+        tmp_path,
+        ROSTER
+        + "A1,张三,东湖村党支部,境外,良好\nA2,李四,西山村党支部,市内,较差\nA3,王五,西山村党支部,市内,较差\n",
+    )
+    config = load_config(workspace=tmp_path)
+    from packgen.build.pipeline import _entry, read_and_assign
+
+    _, assigned = read_and_assign(config, [])
+    todo = [(m, a, _entry(config, m, a, i, "inputs")) for i, (m, a) in enumerate(assigned)]
+    out = tmp_path / "out"
+    (out / "booklets").mkdir(parents=True)
+    entries = workers.render_all(config, todo, out, 2, None, lambda: None, offset=0, total=3, timeout=1)
+    assert sorted((e.id, e.status, e.error) for e in entries) == [
+        ("A1", "failed", workers.timed_out(1)), ("A2", "built", ""), ("A3", "built", "")
+    ]  # fmt: skip
+    assert sorted(p.name for p in (out / "booklets").iterdir()) == ["A2.pdf", "A3.pdf"]
+    assert multiprocessing.active_children() == []

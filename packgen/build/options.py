@@ -29,6 +29,7 @@ class BuildOptions:
     print_run: PrintRunMode = "plan"
     pad_to: int = 2  #: pad every booklet in the print run to a multiple of this many pages
     order: Order = "auto"
+    timeout: float = 120.0  #: seconds one booklet may take to render; past it, it fails alone
 
 
 @dataclass

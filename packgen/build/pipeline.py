@@ -136,6 +136,7 @@ def build(
                 stop_if_interrupted,
                 offset=len(done),
                 total=len(chosen),
+                timeout=options.timeout,
             )
         kept, left_out = (
             ([], []) if options.shard else _kept(config, assigned, chosen, known, output, seq, fingerprint)

@@ -79,6 +79,12 @@ def build(
         str | None, typer.Option("--shard", help="Build the K-th of N stable shares of the members (K/N).")
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Rebuild every booklet, changed or not.")] = False,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            "--timeout", help="Seconds one booklet may take to render; past it, that member fails.", min=0.1
+        ),
+    ] = 120.0,
     print_run: PrintRunOpt = "plan",
     pad_to: PadToOpt = 2,
     order: OrderOpt = "auto",
@@ -107,6 +113,7 @@ def build(
             print_run=print_run,  # type: ignore[arg-type]
             pad_to=pad_to,
             order=order,  # type: ignore[arg-type]
+            timeout=timeout,
         )
         with progress_reporter(ui.err, enabled=not (quiet or as_json)) as report:
             stage = stage_reporter(ui.err, enabled=not (quiet or as_json))
