@@ -453,3 +453,31 @@ def test_a_worker_stuck_past_the_time_limit_is_killed_and_only_its_booklet_fails
     ]  # fmt: skip
     assert sorted(p.name for p in (out / "booklets").iterdir()) == ["A2.pdf", "A3.pdf"]
     assert multiprocessing.active_children() == []
+
+
+# --- names: text direction controls removed with a warning; file names Windows can open -------------
+
+
+def test_text_direction_controls_are_removed_with_a_warning(run, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "r.csv", "党员编号,姓名,备注\nA1,张\u202e三\u2066,\u200f好\n")
+    result = run("plan", path, "--json")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["members"][0]["name"] == "张三"
+    warning = "removed the text direction control(s) {}: they reorder how the text shows (in a terminal, the manifest, a spreadsheet) and no roster needs them"
+    assert run("validate", path).stderr.splitlines() == [
+        f"warning: {path}, row 2, column '姓名': " + warning.format("U+202E, U+2066"),
+        f"warning: {path}, row 2, column '备注': " + warning.format("U+200F"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("member_id", "name"),
+    [("QS0001", "QS0001.pdf"), ("A1.", "A1..pdf"), ("CON", "_CON-a3dbc4b6.pdf"), ("nul.txt", "_nul.txt-7f3cbdd5.pdf"),
+     ("Com1", "_Com1-5bb25012.pdf"), ("COM¹", "_COM1-844eb874.pdf"), ("a<b>:?*", "a_b____-412ff124.pdf")],
+)  # fmt: skip
+def test_booklet_file_names_are_safe_on_windows_and_ordinary_ids_keep_theirs(
+    member_id: str, name: str
+) -> None:
+    from packgen.outputs.paths import booklet_filename
+
+    assert booklet_filename(member_id) == name
