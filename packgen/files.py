@@ -29,12 +29,19 @@ def atomic_output(path: Path, before_rename: Callable[[], None] | None = None) -
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
+        if before_rename is not None:
+            before_rename()
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if exc.filename is None or exc.filename == str(
+            tmp
+        ):  # a full disk: name the file, not its temporary name
+            raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from None
+        raise
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    if before_rename is not None:
-        before_rename()
-    os.replace(tmp, path)
 
 
 def write_atomic(path: Path, data: bytes) -> None:

@@ -6,12 +6,15 @@ Each test reproduces one case of the issue and asserts the exact message a user 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
+import os
 import shutil
+import subprocess
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +23,7 @@ import yaml
 from booklets import small_workspace
 from conftest import write_csv
 from openpyxl import Workbook
+from pypdf import PdfReader
 
 from packgen.roster import limits
 
@@ -481,3 +485,80 @@ def test_booklet_file_names_are_safe_on_windows_and_ordinary_ids_keep_theirs(
     from packgen.outputs.paths import booklet_filename
 
     assert booklet_filename(member_id) == name
+
+
+# --- a full disk: one line naming the file, exit 2, nothing half-written; a re-run recovers ---------
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 64 KB file system (tmpfs) as the output folder: mounting one needs root, as CI runs."""
+    folder = tmp_path / "disk"
+    folder.mkdir()
+    mounted = os.geteuid() == 0 and subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(folder)], capture_output=True
+    ).returncode == 0  # fmt: skip
+    if not mounted:
+        pytest.skip("mounting a small tmpfs needs root")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=True)
+
+
+def grow(disk: Path) -> None:
+    subprocess.run(["mount", "-o", "remount,size=20m", str(disk)], check=True)
+
+
+def full(path: Path) -> str:
+    return (
+        f"error: cannot write {path} (No space left on device); make room, or choose another folder with -o, "
+        "and run the same command again: finished booklets are kept\n"
+    )
+
+
+def leftovers(folder: Path) -> list[str]:
+    return [p.name for p in folder.rglob("*") if ".part-" in p.name]
+
+
+def test_a_full_disk_while_booklets_are_written_stops_with_one_line(
+    run, tmp_path: Path, small_disk: Path
+) -> None:
+    small_workspace(tmp_path)
+    result = run("build", "-q", "-j", "2", "-o", small_disk)
+    assert result.exit_code == 2
+    assert result.stderr in (
+        full(small_disk / "booklets" / "A1.pdf"),
+        full(small_disk / "booklets" / "A2.pdf"),
+    )
+    assert leftovers(small_disk) == [] and not (small_disk / "manifest.json").exists()
+    grow(small_disk)
+    again = run("build", "-q", "-j", "1", "-o", small_disk)
+    assert (again.exit_code, again.stderr) == (0, "")
+    assert [len(PdfReader(p).pages) > 1 for p in sorted((small_disk / "booklets").iterdir())] == [True, True]
+
+
+def test_a_full_disk_while_the_print_runs_are_written_stops_with_one_line(
+    run, tmp_path: Path, small_disk: Path
+) -> None:
+    from packgen.build import BuildOptions, build
+    from packgen.config import load_config
+    from packgen.errors import OutputError
+
+    small_workspace(tmp_path)
+    grow(small_disk)
+    filler = small_disk / "filler"
+
+    def fill(stage: str) -> None:  # once the booklets are written: the disk is full
+        if stage == "print runs":
+            with open(filler, "wb") as handle, contextlib.suppress(OSError):
+                handle.write(b"\0" * (20 << 20))
+
+    with pytest.raises(OutputError) as caught:
+        build(load_config(workspace=tmp_path), options=BuildOptions(output=small_disk, jobs=1), stage=fill)
+    assert f"error: {caught.value}\n" == full(small_disk / "print" / "print-run-online.pdf")
+    assert leftovers(small_disk) == [] and not (small_disk / "manifest.json").exists()
+    filler.unlink()
+    again = run("build", "-q", "-j", "1", "-o", small_disk, "--json")
+    assert again.exit_code == 0
+    assert {e["status"] for e in json.loads(again.stdout)["members"]} == {"unchanged"}

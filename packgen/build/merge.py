@@ -8,7 +8,7 @@ from pathlib import Path
 from packgen.build.incremental import remove_stale_parts
 from packgen.build.lock import output_lock
 from packgen.build.options import BuildOptions, BuildResult, Stage
-from packgen.build.pipeline import check_output, finish
+from packgen.build.pipeline import check_output, finish, writing
 from packgen.build.selection import parse_shard
 from packgen.build.shards import Shard, copy_booklet, read_shard
 from packgen.config.schema import Config
@@ -44,7 +44,7 @@ def merge(
             entries[entry.id] = (entry, shard)
         rows.update((row.id, row) for row in shard.rows)
     output = options.output
-    with output_lock(output):
+    with output_lock(output), writing(output):
         (output / BOOKLETS_DIR).mkdir(parents=True, exist_ok=True)
         remove_stale_parts(output / BOOKLETS_DIR)
         for entry, shard in entries.values():

@@ -9,8 +9,9 @@ never prints; progress goes to an optional callback, so the CLI (or a script) de
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ from packgen.build.selection import in_shard, select
 from packgen.build.workers import Progress, render_all, stop_between_booklets
 from packgen.config.schema import Config, output_problem
 from packgen.content.plans import BookletContent, coverage_gaps, coverage_problems, selection
-from packgen.errors import InputError, UsageError
+from packgen.errors import InputError, OutputError, UsageError
 from packgen.files import write_atomic
 from packgen.outputs.delivery import DeliveryRow, delivery_rows, write_delivery
 from packgen.outputs.manifest import Entry, previous_entries, read_manifest, summarize, write_manifest
@@ -109,7 +110,7 @@ def build(
     chosen = select(assigned, options)
     output = options.output
     fingerprint = inputs_fingerprint(config, skip=output)
-    with output_lock(output):
+    with output_lock(output), writing(output):
         (output / BOOKLETS_DIR).mkdir(parents=True, exist_ok=True)
         remove_stale_parts(output / BOOKLETS_DIR)
         known = previous_entries(output)
@@ -160,6 +161,20 @@ def build(
         )  # fmt: skip
         result.left_out, result.removed = left_out, removed
         return result
+
+
+@contextlib.contextmanager
+def writing(output: Path) -> Iterator[None]:
+    """While a build writes into ``output``: an OS error (a full disk, a read-only folder) stops it
+    with one line naming the file. Every file is written whole or not at all (``files.atomic_output``),
+    so the same command run again goes on from what is finished."""
+    try:
+        yield
+    except OSError as exc:
+        raise OutputError(
+            f"cannot write {exc.filename or output} ({exc.strerror or exc}); make room, or choose another "
+            "folder with -o, and run the same command again: finished booklets are kept"
+        ) from None
 
 
 def check_output(config: Config, output: Path) -> None:

@@ -149,17 +149,20 @@ class _Worker:
         """The finished entry, a failed one (died, past the time limit), or None while it renders."""
         assert self.task is not None
         entry = self.task[2]
-        try:
-            while self.conn.poll():
-                message = self.conn.recv()
-                if message == "started":
-                    self.deadline = time.monotonic() + timeout
-                else:
-                    self.task = None
-                    assert isinstance(message, Entry)
-                    return message
-        except (EOFError, OSError):
-            return self._fail(entry, WORKER_DIED)
+        while True:
+            try:
+                message = self.conn.recv() if self.conn.poll() else None
+            except (EOFError, OSError):
+                return self._fail(entry, WORKER_DIED)
+            if message != "started":
+                break
+            self.deadline = time.monotonic() + timeout
+        if isinstance(message, OSError):  # it could not write the booklet: nor can the others
+            self.task = None
+            raise message
+        if isinstance(message, Entry):
+            self.task = None
+            return message
         if not self.process.is_alive():
             return self._fail(entry, WORKER_DIED)
         if time.monotonic() >= self.deadline:
@@ -196,7 +199,10 @@ def _serve(conn: Connection, config: Config, output: Path, shared: Path | None) 
             return
         member, assignment, entry = task
         conn.send("started")
-        conn.send(_build_one(member, assignment, entry, output))
+        try:
+            conn.send(_build_one(member, assignment, entry, output))
+        except OSError as exc:  # cannot write the booklet (disk full?): the build stops, in the parent
+            conn.send(exc)
 
 
 @contextlib.contextmanager
