@@ -19,8 +19,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from packgen.roster.headers import filled, header_below, map_headers
-from packgen.roster.table import Row, Table, too_long
-from packgen.roster.values import BIDI_CONTROLS, EXCEL_ERRORS, NORMALISERS, clean_text, format_phone, one_line
+from packgen.roster.table import Row, Table, too_long, without_direction_controls
+from packgen.roster.values import EXCEL_ERRORS, NORMALISERS, clean_text, format_phone, one_line
 from packgen.roster.vocabulary import (
     ALIASES_BY_KEY,
     FIELDS,
@@ -258,17 +258,9 @@ def _member_from_row(
         if long:
             problem(fld, long, column=header)
             continue
-        hidden = sorted(set(BIDI_CONTROLS.findall(raw))) if isinstance(raw, str) else []
-        if hidden:
-            raw = BIDI_CONTROLS.sub("", raw)
-            codes = ", ".join(f"U+{ord(c):04X}" for c in hidden)
-            problem(
-                fld,
-                f"removed the text direction control(s) {codes}: they reorder how the text shows (in a "
-                "terminal, the manifest, a spreadsheet) and no roster needs them",
-                severity="warning",
-                column=header,
-            )
+        raw, removed = without_direction_controls(raw)
+        if removed:
+            problem(fld, removed, severity="warning", column=header)
         text = clean_text(raw)
         if text in EXCEL_ERRORS:
             problem(

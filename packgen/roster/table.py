@@ -147,6 +147,23 @@ def too_long(value: Any) -> str | None:
     )
 
 
+#: Characters that reorder how text shows (right-to-left overrides, embeddings, isolates, marks): a
+#: name holding U+202E prints reversed in a terminal, the manifest or a spreadsheet. No roster needs them.
+BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def without_direction_controls(value: Any) -> tuple[Any, str | None]:
+    """``value`` without text direction controls, and the warning to give when it held some."""
+    found = sorted(set(BIDI_CONTROLS.findall(value))) if isinstance(value, str) else []
+    if not found:
+        return value, None
+    codes = ", ".join(f"U+{ord(c):04X}" for c in found)
+    return BIDI_CONTROLS.sub("", value), (
+        f"removed the text direction control(s) {codes}: they reorder how the text shows (in a "
+        "terminal, the manifest, a spreadsheet) and no roster needs them"
+    )
+
+
 def check_header(path: Path, where: str, value: Any) -> None:
     """A header longer than any cell: the file is refused (its columns could not be named)."""
     problem = too_long(value)

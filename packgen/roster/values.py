@@ -16,11 +16,6 @@ from packgen.roster.vocabulary import GENDER, INTERNET, MOBILITY, PLANS, YES_NO
 _EDGES = re.compile(r"^[\s\u180e\u200b-\u200d\u2060\ufeff]+|[\s\u180e\u200b-\u200d\u2060\ufeff]+$")
 
 
-#: Characters that reorder how text shows (right-to-left overrides, embeddings, isolates, marks): a
-#: name holding U+202E prints reversed in a terminal, the manifest or a spreadsheet. No roster needs them.
-BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
 def clean_text(value: Any) -> str:
     """A cell as text: None is empty, whitespace of every kind trimmed, floats like 3.0 as '3'."""
     if value is None:
