@@ -100,6 +100,24 @@ def test_fast_booklets_read_like_full_renders(tmp_path: Path) -> None:
     assert len(renderer._shared) == len(runs) + 2 * len(linking)
 
 
+def test_fast_booklets_of_the_custom_template_example_read_like_full_renders(tmp_path: Path) -> None:
+    # a page added after the letter, a stylesheet of its own and an image from the workspace
+    example = ROOT / "examples" / "custom-template"
+    config = load_config(workspace=example)
+    _, assigned = read_and_assign(config, [example / "profiles"])
+    firsts = {a.plan: (m, a) for m, a in reversed(assigned)}
+    assert len(firsts) == 3
+    renderer = Renderer(config)
+    for member, assignment in firsts.values():
+        content = booklet_content(config, member, assignment)
+        fast, _ = fast_and_full(config, content, tmp_path, renderer)
+        fast_pages, full_pages = pages_text(tmp_path / "fast.pdf"), pages_text(tmp_path / "full.pdf")
+        assert len(fast_pages) == len(full_pages) >= 20
+        assert fast_pages == full_pages, f"{member.id}: the fast booklet differs from the whole render"
+        assert "支部书记寄语" in " ".join(w for w, _, _ in fast_pages[2])
+    assert renderer.fallbacks == 0 and not any(renderer._breaches.values()) and len(renderer._shared) >= 4
+
+
 def test_render_workers_of_one_build_render_each_shared_run_once(tmp_path: Path) -> None:
     config = load_config(workspace=tmp_path)
     folder = tmp_path / "shared"

@@ -30,6 +30,8 @@ class BuildOptions:
     pad_to: int = 2  #: pad every booklet in the print run to a multiple of this many pages
     order: Order = "auto"
     timeout: float = 120.0  #: seconds one booklet may take to render; past it, it fails alone
+    #: WeasyPrint as it is, for every booklet: no shortcut, no shared parts (for bisecting a doubt)
+    plain_render: bool = False
 
 
 @dataclass

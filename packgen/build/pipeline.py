@@ -28,8 +28,8 @@ from packgen.build.options import BuildOptions, BuildResult, Stage
 from packgen.build.selection import in_shard, select
 from packgen.build.workers import Progress, render_all, stop_between_booklets
 from packgen.config.schema import Config, output_problem
-from packgen.content.plans import BookletContent, coverage_gaps, coverage_problems, selection
-from packgen.errors import InputError, OutputError, UsageError
+from packgen.content.plans import BookletContent, booklet_content, coverage_gaps, coverage_problems, selection
+from packgen.errors import InputError, OutputError, PackgenError, UsageError
 from packgen.files import write_atomic
 from packgen.outputs.delivery import DeliveryRow, delivery_rows, write_delivery
 from packgen.outputs.manifest import Entry, previous_entries, read_manifest, summarize, write_manifest
@@ -75,7 +75,29 @@ def check(
     renderer.check_template()
     roster, assigned = read_and_assign(config, profiles, encoding=encoding, sheet=sheet)
     roster.problems += coverage_problems(config, assigned) + renderer.stylesheet_problems()
+    roster.problems += compose_problems(config, renderer, assigned)
     return Checked(roster, assigned, renderer)
+
+
+def compose_problems(
+    config: Config, renderer: Renderer, assigned: list[tuple[Member, Assignment]]
+) -> list[Problem]:
+    """One warning for each stylesheet rule that keeps shared parts from being rendered once
+    (:mod:`packgen.render.preconditions`), found on the first booklet of each plan."""
+    if not renderer.fast:
+        return []
+    firsts = {assignment.plan: (member, assignment) for member, assignment in reversed(assigned)}
+    found: dict[str, Problem] = {}
+    for member, assignment in firsts.values():
+        try:
+            breaches = renderer.compose_problems(booklet_content(config, member, assignment))
+        except PackgenError:
+            continue  # that member's own error; the build says it
+        for breach in breaches:
+            found.setdefault(
+                str(breach), Problem(breach.where, None, None, breach.message, severity="warning")
+            )
+    return list(found.values())
 
 
 def build(
@@ -138,6 +160,7 @@ def build(
                 offset=len(done),
                 total=len(chosen),
                 timeout=options.timeout,
+                plain=options.plain_render,
             )
         kept, left_out = (
             ([], []) if options.shard else _kept(config, assigned, chosen, known, output, seq, fingerprint)

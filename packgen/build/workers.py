@@ -63,8 +63,11 @@ def render_all(
     offset: int,
     total: int,
     timeout: float,
+    plain: bool = False,
 ) -> list[Entry]:
-    """Render ``todo`` in-process (one job) or in worker processes, each booklet within ``timeout`` s."""
+    """Render ``todo`` in-process (one job) or in worker processes, each booklet within ``timeout`` s.
+
+    ``plain``: WeasyPrint as it is (no shortcut, no shared parts) for every booklet."""
     if not todo:
         return []  # nothing to render: no worker started, WeasyPrint never imported
     jobs = min(jobs or os.cpu_count() or 1, len(todo))
@@ -77,7 +80,7 @@ def render_all(
         stop_if_interrupted()
 
     if jobs == 1:
-        _init_worker(config)
+        _init_worker(config, None, plain)
         frozen_before = gc.get_freeze_count()
         try:
             for member, assignment, entry in todo:
@@ -101,7 +104,7 @@ def render_all(
                 if task is None:
                     break
                 if worker is None:
-                    worker = _Worker(config, output, shared)
+                    worker = _Worker(config, output, shared, plain)
                     workers.append(worker)
                 worker.give(task)
             busy = [w for w in workers if w.task is not None]
@@ -128,11 +131,11 @@ class _Worker:
     """A render process with one booklet at a time: it says when it starts one (the time limit counts
     from there, not from its start-up) and sends back the entry when done."""
 
-    def __init__(self, config: Config, output: Path, shared: Path | None) -> None:
+    def __init__(self, config: Config, output: Path, shared: Path | None, plain: bool) -> None:
         self.output = output
         self.conn, child = multiprocessing.Pipe()
         self.process = multiprocessing.Process(
-            target=_serve, args=(child, config, output, shared), name="packgen-render", daemon=True
+            target=_serve, args=(child, config, output, shared, plain), name="packgen-render", daemon=True
         )
         self.process.start()
         child.close()
@@ -185,11 +188,11 @@ class _Worker:
         self.process.join(timeout=5)
 
 
-def _serve(conn: Connection, config: Config, output: Path, shared: Path | None) -> None:
+def _serve(conn: Connection, config: Config, output: Path, shared: Path | None, plain: bool) -> None:
     """A render worker's life: booklets in, entries out, until the build closes the pipe."""
     end_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the build's: it stops between booklets
-    _init_worker(config, shared)
+    _init_worker(config, shared, plain)
     while True:
         try:
             task = conn.recv()
@@ -243,9 +246,9 @@ _renderer: Any = None
 _warm = False  #: whether this process has rendered a booklet since :func:`_init_worker`
 
 
-def _init_worker(config: Config, shared_folder: Path | None = None) -> None:
+def _init_worker(config: Config, shared_folder: Path | None = None, plain: bool = False) -> None:
     global _renderer, _warm
-    _renderer, _warm = Renderer(config, shared_folder=shared_folder), False
+    _renderer, _warm = Renderer(config, shared_folder=shared_folder, plain=plain or None), False
 
 
 def render_booklet(member: Member, assignment: Assignment) -> bytes:

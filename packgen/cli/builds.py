@@ -85,6 +85,14 @@ def build(
             "--timeout", help="Seconds one booklet may take to render; past it, that member fails.", min=0.1
         ),
     ] = 120.0,
+    plain_render: Annotated[
+        bool,
+        typer.Option(
+            "--plain-render",
+            help="Render every booklet with WeasyPrint as it is: no shortcut, no shared parts (slower; "
+            "for bisecting a doubt). PACKGEN_PLAIN_RENDER=1 does the same.",
+        ),
+    ] = False,
     print_run: PrintRunOpt = "plan",
     pad_to: PadToOpt = 2,
     order: OrderOpt = "auto",
@@ -97,6 +105,7 @@ def build(
     from packgen.build.options import BuildOptions
     from packgen.build.pipeline import build as run_build
     from packgen.build.selection import parse_shard
+    from packgen.render import accel
     from packgen.views.progress import progress_reporter, stage_reporter
 
     try:
@@ -114,7 +123,11 @@ def build(
             pad_to=pad_to,
             order=order,  # type: ignore[arg-type]
             timeout=timeout,
+            plain_render=plain_render,
         )
+        shortcuts = accel.status(plain_render)
+        if shortcuts != "on" and not (quiet or as_json):
+            ui.err.print(f"note: rendering shortcuts {shortcuts}", markup=False)
         with progress_reporter(ui.err, enabled=not (quiet or as_json)) as report:
             stage = stage_reporter(ui.err, enabled=not (quiet or as_json))
             result = run_build(

@@ -20,12 +20,13 @@ from jinja2.sandbox import SecurityError
 from packgen.assets import builtin_templates_dir
 from packgen.config.schema import Config
 from packgen.content.plans import BookletContent, format_date
-from packgen.errors import RenderError
-from packgen.render import compose
+from packgen.errors import PackgenError, RenderError
+from packgen.render import accel, compose
 from packgen.render.checks import check_booklet_html, check_member_glyphs
 from packgen.render.courseware import include_courseware
 from packgen.render.engine import Engine, stylesheet_warnings
 from packgen.render.fetch import FetchPolicy, ForbiddenURL
+from packgen.render.preconditions import Breach, breaches
 from packgen.render.templates import (
     LABELS,
     TEMPLATE,
@@ -56,8 +57,12 @@ class Renderer:
     sections is then rendered by one of them only (see :class:`compose.SharedCache`).
     """
 
-    def __init__(self, config: Config, *, shared_folder: Path | None = None) -> None:
+    def __init__(
+        self, config: Config, *, shared_folder: Path | None = None, plain: bool | None = None
+    ) -> None:
         self.config = config
+        #: WeasyPrint as it is: no shortcut, no shared parts (``PACKGEN_PLAIN_RENDER=1``, ``--plain-render``)
+        self.plain = accel.plain_asked() if plain is None else plain
         self.builtin = builtin_templates_dir()
         self.workspace_templates = config.resolve(config.templates)
         self.env = environment(config)
@@ -74,7 +79,10 @@ class Renderer:
         #: (see ``_composed``; a few hundred at most, however many members)
         self._places: dict[str, tuple[int, dict[str, int]]] = {}
         #: False renders every booklet whole, as a plain WeasyPrint loop would (tests compare the two)
-        self.fast = True
+        self.fast = not self.plain
+        #: per booklet head and shared sections: the stylesheet rules that keep them from being composed
+        self._breaches: dict[str, list[Breach]] = {}
+        self.fallbacks = 0  #: booklets rendered whole because composing them failed
 
     def html(self, content: BookletContent) -> str:
         """The booklet's HTML for one member; refuses missing glyphs and attachments before any PDF."""
@@ -154,7 +162,8 @@ class Renderer:
 
         What is the same for every member on the plan is rendered once and drawn onto
         blank pages of the member's own part (see :mod:`packgen.render.compose`); the booklet shows
-        exactly what a whole render would.
+        exactly what a whole render would. A booklet whose stylesheets break what a shared part may
+        do (:mod:`packgen.render.preconditions`), or that cannot be composed, is rendered whole.
         """
         try:
             if not self.fast:
@@ -162,9 +171,33 @@ class Renderer:
             booklet = compose.split(lambda hook: self._html(content, hook))
             if not booklet.ids:
                 return include_courseware(self._engine_().pdf(booklet.personal), content)
-            return include_courseware(self._composed(content, booklet), content)
+            if self.compose_breaches(booklet):
+                return include_courseware(self._engine_().pdf(self.html(content)), content)
+            try:
+                composed = self._composed(content, booklet)
+            except (ForbiddenURL, PackgenError):
+                raise  # the member's own error: a whole render would fail the same way
+            except Exception:  # a failure of composing itself: the whole render is always right
+                self.fallbacks += 1
+                composed = self._engine_().pdf(self.html(content))
+            return include_courseware(composed, content)
         except ForbiddenURL as exc:
             raise RenderError(f"{content.member.source} ({content.member.id}): {exc}") from None
+
+    def compose_breaches(self, booklet: compose.Split) -> list[Breach]:
+        """The stylesheet rules that keep ``booklet``'s shared parts from being laid out apart."""
+        key = hashlib.sha256((booklet.head + "\0".join(booklet.sections)).encode()).hexdigest()
+        if key not in self._breaches:
+            html = f"{booklet.head}{''.join(booklet.sections)}\n</body></html>"
+            self._breaches[key] = breaches(html, self.base_url, (self.builtin, self.workspace_templates))
+            if len(self._breaches) > 64:  # sections that show member data: forget the oldest
+                del self._breaches[next(iter(self._breaches))]
+        return self._breaches[key]
+
+    def compose_problems(self, content: BookletContent) -> list[Breach]:
+        """What keeps this member's booklet (and every one like it) from being composed, for a warning."""
+        booklet = compose.split(lambda hook: self._html(content, hook))
+        return self.compose_breaches(booklet) if booklet.ids else []
 
     def _composed(self, content: BookletContent, booklet: compose.Split) -> bytes:
         """The booklet from its personal part and each run of shared sections rendered once.
@@ -241,7 +274,7 @@ class Renderer:
         if self._engine is None:
             roots = [self.builtin, self.workspace_templates, self.config.workspace]
             policy = FetchPolicy(roots, self.config.allowed_hosts)
-            self._engine = Engine(self.base_url, policy)
+            self._engine = Engine(self.base_url, policy, shortcuts=not self.plain)
         return self._engine
 
     def _document(self, html: str) -> Any:
