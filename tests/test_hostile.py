@@ -123,9 +123,12 @@ A2_SHA = "sha256 of booklets/A2.pdf"  #: filled in by the test
 @pytest.mark.parametrize(
     ("tamper", "message"),
     [
-        (  # 1. a path out of the shard, with the sha256 of the file it names
-            lambda f: edit_manifest(f, set_member(0, file="../../../outside/x")),
-            "manifest.json, member 'A1': file must be 'booklets/A1.pdf', not '../../../outside/x'",
+        (  # 1. a path out of the shard, to a file with the recorded sha256: merge wrote it out of -o
+            lambda f: (
+                shutil.copy(f / "booklets" / "A1.pdf", f.parent / "x.pdf"),
+                edit_manifest(f, set_member(0, file="../x.pdf")),
+            ),
+            "manifest.json, member 'A1': file must be 'booklets/A1.pdf', not '../x.pdf'",
         ),
         (  # 1. an absolute path: another member's booklet, twice in the print run
             lambda f: edit_manifest(f, set_member(0, file=str(f / "booklets" / "A2.pdf"), sha256=A2_SHA)),
@@ -184,14 +187,14 @@ def test_merge_refuses_a_tampered_shard_and_writes_nothing(
     A2_SHA = hashlib.sha256((folder / "booklets" / "A2.pdf").read_bytes()).hexdigest()
     tamper(folder)
     before = sorted(tmp_path.rglob("*"))
-    result = run("merge", folder, "-o", tmp_path / "merged")
+    result = run("merge", folder, "-o", tmp_path / "out" / "merged")
     absolute = str(folder / "booklets" / "A2.pdf")
     shown = repr(absolute[:80] + "…")  # a value from a shard is quoted to 80 characters
     assert (result.exit_code, result.stderr) == (
         2,
         f"error: {folder}: {message.format(absolute=shown)}; {REBUILD}\n",
     )
-    assert not (tmp_path / "merged").exists()
+    assert not (tmp_path / "out").exists()
     assert sorted(tmp_path.rglob("*")) == before  # nothing written outside -o either
 
 
