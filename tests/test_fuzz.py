@@ -131,6 +131,7 @@ CONDITION = st.one_of(
         max_size=60,
     ).map("".join),
     st.integers(min_value=1, max_value=499).map(lambda n: "-" * n + "age > 1"),
+    st.integers(min_value=300, max_value=493).map(lambda n: "-" * n + "age > 1"),  # deep, under 500 characters
 )  # fmt: skip
 BASE = load_config(workspace=Path(tempfile.mkdtemp()))  #: the built-in default config
 MEMBERS = [
