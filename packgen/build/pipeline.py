@@ -35,6 +35,7 @@ from packgen.outputs.delivery import DeliveryRow, delivery_rows, write_delivery
 from packgen.outputs.manifest import Entry, previous_entries, read_manifest, summarize, write_manifest
 from packgen.outputs.paths import BOOKLETS_DIR, booklet_path
 from packgen.outputs.printrun import write_print_runs
+from packgen.processes import DEFAULT_TIMEOUT, TimeUp, time_limit
 from packgen.render.booklet import Renderer
 from packgen.roster.members import Member, Problem, Roster, load_roster
 from packgen.rules.ruleset import Assignment, assign_plans
@@ -65,7 +66,12 @@ class Checked:
 
 
 def check(
-    config: Config, profiles: Sequence[Path] = (), *, encoding: str | None = None, sheet: str | None = None
+    config: Config,
+    profiles: Sequence[Path] = (),
+    *,
+    encoding: str | None = None,
+    sheet: str | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
 ) -> Checked:
     """The template, the profiles, each member's plan, what plans cannot serve, what stylesheets lose.
 
@@ -75,23 +81,25 @@ def check(
     renderer.check_template()
     roster, assigned = read_and_assign(config, profiles, encoding=encoding, sheet=sheet)
     roster.problems += coverage_problems(config, assigned) + renderer.stylesheet_problems()
-    roster.problems += compose_problems(config, renderer, assigned)
+    roster.problems += compose_problems(config, renderer, assigned, timeout)
     return Checked(roster, assigned, renderer)
 
 
 def compose_problems(
-    config: Config, renderer: Renderer, assigned: list[tuple[Member, Assignment]]
+    config: Config, renderer: Renderer, assigned: list[tuple[Member, Assignment]], timeout: float
 ) -> list[Problem]:
     """One warning for each stylesheet rule that keeps shared parts from being rendered once
-    (:mod:`packgen.render.preconditions`), found on the first booklet of each plan."""
+    (:mod:`packgen.render.preconditions`), found on the first booklet of each plan (each within the
+    booklet time limit: the template is untrusted)."""
     if not renderer.fast:
         return []
     firsts = {assignment.plan: (member, assignment) for member, assignment in reversed(assigned)}
     found: dict[str, Problem] = {}
     for member, assignment in firsts.values():
         try:
-            breaches = renderer.compose_problems(booklet_content(config, member, assignment))
-        except PackgenError:
+            with time_limit(timeout):
+                breaches = renderer.compose_problems(booklet_content(config, member, assignment))
+        except (PackgenError, TimeUp):
             continue  # that member's own error; the build says it
         for breach in breaches:
             found.setdefault(
@@ -123,7 +131,9 @@ def build(
     check_output(config, options.output)
     if options.pad_to < 2 or options.pad_to % 2:
         raise UsageError(f"--pad-to {options.pad_to}: must be an even number of pages (2 for duplex, 4 …)")
-    checked = check(config, profiles, encoding=encoding, sheet=sheet)  # a broken template stops here
+    checked = check(
+        config, profiles, encoding=encoding, sheet=sheet, timeout=options.timeout
+    )  # a broken template stops here
     roster, assigned = checked.roster, checked.assigned
     if options.plans or options.branches:
         plans, branches = selection(config, assigned, options.plans, options.branches)

@@ -31,7 +31,7 @@ from packgen.content.plans import booklet_content
 from packgen.errors import PackgenError
 from packgen.files import atomic_output
 from packgen.outputs.manifest import Entry, append_journal
-from packgen.processes import end_with_parent
+from packgen.processes import TimeUp, end_with_parent, time_limit
 from packgen.render.booklet import Renderer
 from packgen.roster.members import Member
 from packgen.rules.ruleset import Assignment
@@ -286,34 +286,15 @@ def _build_one(member: Member, assignment: Assignment, entry: Entry, output: Pat
     return entry
 
 
-class _TimeUp(BaseException):
-    """Raised by the alarm in the booklet that ran past the time limit (not an ``Exception``, so no
-    ``except Exception`` on the way swallows it)."""
-
-
 def _build_in_time(
     member: Member, assignment: Assignment, entry: Entry, output: Path, timeout: float
 ) -> Entry:
-    """:func:`_build_one` in this process, stopped by an alarm after ``timeout`` seconds. The alarm
-    comes again every second after that: one that lands in a finalizer is only printed by Python."""
-    if threading.current_thread() is not threading.main_thread():
-        return _build_one(member, assignment, entry, output)  # signals reach the main thread only
-
-    def alarm(signum: int, frame: Any) -> None:
-        raise _TimeUp
-
-    previous = signal.signal(signal.SIGALRM, alarm)
+    """:func:`_build_one` in this process, stopped by an alarm after ``timeout`` seconds."""
     try:
-        try:
-            signal.setitimer(signal.ITIMER_REAL, timeout, 1.0)
+        with time_limit(timeout):
             return _build_one(member, assignment, entry, output)
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-    except _TimeUp:
-        signal.setitimer(signal.ITIMER_REAL, 0)
+    except TimeUp:
         return _failed(entry, output, timed_out(timeout))
-    finally:
-        signal.signal(signal.SIGALRM, previous)
 
 
 def _failed(entry: Entry, output: Path, message: str) -> Entry:
