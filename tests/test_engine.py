@@ -15,7 +15,7 @@ from weasyprint import HTML
 from packgen.build import read_and_assign
 from packgen.config import load_config
 from packgen.content.plans import booklet_content
-from packgen.render import Renderer, accel, compose
+from packgen.render import Renderer, accel, compose, margins
 from packgen.render.accel import speedups
 
 pytestmark = requires_poppler
@@ -166,7 +166,9 @@ def test_a_booklet_that_cannot_be_composed_is_rendered_whole(
 ) -> None:
     config, content = _first(small_workspace(tmp_path))
     renderer = Renderer(config)
-    monkeypatch.setattr(compose, "overlay", lambda *args: (_ for _ in ()).throw(ValueError("no room")))
+    failing = lambda *args: (_ for _ in ()).throw(ValueError("no room"))  # noqa: E731
+    monkeypatch.setattr(compose, "overlay", failing)  # either way of composing fails
+    monkeypatch.setattr(margins, "assemble", failing)
     fast = renderer.pdf(content)
     renderer.fast = False
     assert fast == renderer.pdf(content) and renderer.fallbacks == 1

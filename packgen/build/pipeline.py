@@ -30,7 +30,7 @@ from packgen.build.workers import Progress, render_all, stop_between_booklets
 from packgen.config.schema import Config, output_problem
 from packgen.content.plans import BookletContent, booklet_content, coverage_gaps, coverage_problems, selection
 from packgen.errors import InputError, OutputError, PackgenError, UsageError
-from packgen.files import write_atomic
+from packgen.files import sync_all, write_atomic
 from packgen.outputs.delivery import DeliveryRow, delivery_rows, write_delivery
 from packgen.outputs.manifest import Entry, previous_entries, read_manifest, summarize, write_manifest
 from packgen.outputs.paths import BOOKLETS_DIR, booklet_path
@@ -172,6 +172,8 @@ def build(
                 timeout=options.timeout,
                 plain=options.plain_render,
             )
+        if todo:
+            sync_all()  # the booklets on disk before the print runs and manifest name them
         kept, left_out = (
             ([], []) if options.shard else _kept(config, assigned, chosen, known, output, seq, fingerprint)
         )

@@ -305,8 +305,11 @@ def _failed(entry: Entry, output: Path, message: str) -> Entry:
 
 
 def write_recorded(output: Path, entry: Entry, data: bytes) -> None:
-    """Temporary file, journal line, rename: a booklet under its real name is always complete and known."""
-    with atomic_output(output / entry.file, before_rename=lambda: append_journal(output, entry)) as handle:
+    """Temporary file, journal line, rename: a booklet under its real name is always complete and known.
+
+    Not synced one by one (~6 ms of waiting each): the build syncs them all once they are written."""
+    record = lambda: append_journal(output, entry)  # noqa: E731
+    with atomic_output(output / entry.file, before_rename=record, sync=False) as handle:
         handle.write(data)
 
 

@@ -21,12 +21,13 @@ from packgen.assets import builtin_templates_dir
 from packgen.config.schema import Config
 from packgen.content.plans import BookletContent, format_date
 from packgen.errors import PackgenError, RenderError
-from packgen.render import accel, compose
+from packgen.render import accel, compose, margins
 from packgen.render.checks import check_booklet_html, check_member_glyphs
 from packgen.render.courseware import include_courseware
-from packgen.render.engine import Engine, stylesheet_warnings
+from packgen.render.engine import Engine, bookmark_tree, stylesheet_warnings
 from packgen.render.fetch import FetchPolicy, ForbiddenURL
 from packgen.render.preconditions import Breach, breaches
+from packgen.render.shared_cache import SharedCache
 from packgen.render.templates import (
     LABELS,
     TEMPLATE,
@@ -54,7 +55,7 @@ class Renderer:
     """Renders booklets for one config; reuse one instance for many members.
 
     Processes rendering one build together can give the same ``shared_folder``: each run of shared
-    sections is then rendered by one of them only (see :class:`compose.SharedCache`).
+    sections is then rendered by one of them only (see :class:`~packgen.render.shared_cache.SharedCache`).
     """
 
     def __init__(
@@ -73,8 +74,9 @@ class Renderer:
         base = self.workspace_templates if self.workspace_templates.is_dir() else self.builtin
         self.base_url = base.as_uri() + "/"
         self._engine: Engine | None = None  #: made on the first document (it imports WeasyPrint)
-        self._shared = compose.SharedCache(folder=shared_folder)
+        self._shared = SharedCache(folder=shared_folder)
         self._sided_heads: dict[str, bool] = {}
+        self._margin_plans: dict[str, margins.MarginPlan | None] = {}
         #: where each run that links elsewhere in the booklet was last placed, by a hash of its HTML
         #: (see ``_composed``; a few hundred at most, however many members)
         self._places: dict[str, tuple[int, dict[str, int]]] = {}
@@ -202,6 +204,10 @@ class Renderer:
     def _composed(self, content: BookletContent, booklet: compose.Split) -> bytes:
         """The booklet from its personal part and each run of shared sections rendered once.
 
+        The personal part is the member's own document: their pages and, in place of each run, the
+        few pages its margins need, page numbers drawn from a sheet common to every booklet alike
+        (:mod:`packgen.render.margins`); or, for a template that does not allow that, one blank
+        placeholder page per shared page carrying its margins (:func:`compose.with_placeholders`).
         A run must start on the same side of the sheet (left or right page) as in a whole render, so
         mirrored margins stay right: each run is first taken as starting on a right-hand page, and
         rendered again for the other side when the personal part puts it on a left-hand one. A run
@@ -218,12 +224,14 @@ class Renderer:
             self._places.get(keys[run], (2, dict.fromkeys(targets[run], 1))) if targets[run] else None
             for run in runs
         ]
+        kinds = self._engine_().shortcuts and accel.supported()
 
         def part(run: int) -> compose.SharedPart:
             def render(html: str) -> compose.SharedPart:
                 document = self._document(html)
                 ids = [booklet.ids[i] for i in booklet.runs[run]]
-                return compose.read_shared(document, self._engine_().write_pdf(document), ids)
+                pages = accel.page_kinds(document) if kinds else None
+                return compose.read_shared(document, self._engine_().write_pdf(document), ids, pages)
 
             place = places[run]
             if place is not None:
@@ -231,14 +239,26 @@ class Renderer:
             return self._shared.get(compose.shared_html_for(shared[run], left[run]), render)
 
         sided = self._sided(booklet.head)
-        personal = ""
-        for _ in range(3):
+        plan = self._margin_plan(booklet) if kinds else None
+        personal, attempts = "", 0
+        while attempts < 3:
+            attempts += 1
             parts = [part(run) for run in runs]
-            html = compose.with_placeholders(booklet, parts)
+            html = (
+                margins.own_html(booklet, parts, plan) if plan else compose.with_placeholders(booklet, parts)
+            )
             if html != personal:
                 personal, document = html, self._document(html)
-            firsts = compose.first_pages(document, booklet)
-            where = compose.anchor_pages(document)
+            layout = (
+                margins.lay_out(document, accel.page_kinds(document) or [], booklet, parts) if plan else None
+            )
+            if plan and layout is None:
+                plan, personal, attempts = None, "", attempts - 1  # this booklet the former way
+                continue
+            firsts = layout.firsts if layout else compose.first_pages(document, booklet)
+            where = (
+                margins.anchor_pages(layout, document, parts) if layout else compose.anchor_pages(document)
+            )
             wrong = False
             for run, first in enumerate(firsts):
                 if places[run] is not None:
@@ -249,9 +269,44 @@ class Renderer:
                         del self._places[next(iter(self._places))]
                 elif sided and (first % 2 == 1) != left[run]:
                     left[run], wrong = not left[run], True
-            if not wrong:
-                return compose.overlay(self._engine_().write_pdf(document), parts, firsts)
+            if wrong:
+                continue
+            if plan and layout:
+                sheet = self._numbers_sheet(booklet, plan, layout.kinds)
+                if sheet is not None:
+                    own = self._engine_().write_pdf(document)
+                    return margins.assemble(own, document, layout, parts, sheet, bookmark_tree)
+                plan, personal = None, ""  # the sheet's pages came out otherwise: the former way
+                continue
+            return compose.overlay(self._engine_().write_pdf(document), parts, firsts)
         return self._engine_().pdf(self.html(content))  # the layout keeps changing: render whole
+
+    def _margin_plan(self, booklet: compose.Split) -> margins.MarginPlan | None:
+        """How ``booklet``'s margin boxes split between the member's own document and the numbers
+        sheet, found once per booklet head; None: composed with a placeholder per shared page."""
+        if booklet.plain_head not in self._margin_plans:
+            readable = (self.builtin, self.workspace_templates)
+            self._margin_plans[booklet.plain_head] = margins.plan_margins(
+                booklet.plain_head, self.base_url, readable
+            )
+        return self._margin_plans[booklet.plain_head]
+
+    def _numbers_sheet(
+        self, booklet: compose.Split, plan: margins.MarginPlan, kinds: list[tuple[str, bool]]
+    ) -> compose.SharedPart | None:
+        """The page numbers of every booklet with pages of ``kinds``, rendered once (and shared with the
+        build's other workers); None if the sheet's pages did not come out as the booklet's."""
+
+        def render(html: str) -> compose.SharedPart:
+            document = self._document(html)
+            pages = len(document.pages)
+            return compose.SharedPart(
+                pdf=self._engine_().write_pdf(document), start=0, counts=[pages], anchors=[[]] * pages,
+                bookmarks=[[]] * pages, kinds=accel.page_kinds(document) or [],
+            )  # fmt: skip
+
+        sheet = self._shared.get(margins.sheet_html(booklet.plain_head, plan, kinds), render)
+        return sheet if sheet.kinds == kinds else None
 
     def _sided(self, head: str) -> bool:
         """Whether left- and right-hand pages may look different (``@page :left`` …, mirrored margins).

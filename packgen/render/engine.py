@@ -19,7 +19,7 @@ from typing import Any
 from packgen.render import accel
 from packgen.render.fetch import FetchPolicy, ForbiddenURL
 
-__all__ = ["Engine", "ForbiddenURL", "render_pdf", "stylesheet_warnings", "versions"]
+__all__ = ["Engine", "ForbiddenURL", "bookmark_tree", "render_pdf", "stylesheet_warnings", "versions"]
 
 
 def _fetcher(policy: FetchPolicy) -> Any:
@@ -106,6 +106,18 @@ class Engine:
 
     def pdf(self, html: str) -> bytes:
         return self.write_pdf(self.document(html))
+
+
+def bookmark_tree(pages: list[Any]) -> list[Any]:
+    """The outline WeasyPrint would write for ``pages`` (each with ``bookmarks`` and ``height``, as a
+    laid-out page has them): subtrees ``(label, (page index, x, y), children, state)`` in PDF points."""
+    from weasyprint import Document
+
+    class Pages:
+        def __init__(self, pages: list[Any]) -> None:
+            self.pages = pages
+
+    return list(Document.make_bookmark_tree(Pages(pages), scale=0.75, transform_pages=True))
 
 
 def render_pdf(html: str, base_url: str, policy: FetchPolicy) -> bytes:

@@ -15,19 +15,18 @@ itself is its own, and fine. A stylesheet that cannot be read here (a web addres
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urljoin, urlsplit
 
 import cssselect2
 import tinycss2
 import tinyhtml5
 
+from packgen.render.stylesheet_sources import local_name, stylesheets
+
 #: properties whose effect a separate document cannot carry over to the booklet
 _CARRIED = ("string-set", "counter-increment", "counter-set")
-_MAX_IMPORTS = 20  #: local @imports followed per stylesheet, at most
 
 
 @dataclass(frozen=True)
@@ -69,17 +68,18 @@ def breaches(run_html: str, base_url: str, readable: tuple[Path, ...]) -> list[B
     ``readable``: folders whose stylesheets may be read (the templates folders).
     """
     root = tinyhtml5.parse(run_html)
-    rules = [rule for where, css in _stylesheets(root, base_url, readable) for rule in _rules(where, css)]
+    sheets, _ = stylesheets(root, base_url, readable)  # one that cannot be read here is not checked
+    rules = [rule for where, css in sheets for rule in _rules(where, css)]
     if not rules:
         return []
     wrapper = cssselect2.ElementWrapper.from_html_root(root)
-    body = next((e for e in wrapper.iter_subtree() if _local(e.etree_element.tag) == "body"), None)
+    body = next((e for e in wrapper.iter_subtree() if local_name(e.etree_element.tag) == "body"), None)
     if body is None:
         return []
     elements = [
         e
         for e in body.iter_subtree()
-        if e is not body and _local(e.etree_element.tag) not in ("style", "link")
+        if e is not body and local_name(e.etree_element.tag) not in ("style", "link")
     ]
     reset = {
         name
@@ -103,59 +103,10 @@ def breaches(run_html: str, base_url: str, readable: tuple[Path, ...]) -> list[B
     return list(found.values())
 
 
-def _local(tag: Any) -> str:
-    return str(tag).rsplit("}", 1)[-1]
-
-
 def _describe(element: Any) -> str:
     text = "".join(element.etree_element.itertext()).strip().replace("\n", " ")
-    tag = f"<{_local(element.etree_element.tag)}>"
+    tag = f"<{local_name(element.etree_element.tag)}>"
     return f"{tag} {text[:12]}…" if len(text) > 12 else f"{tag} {text}".rstrip()
-
-
-def _stylesheets(root: Any, base_url: str, readable: tuple[Path, ...]) -> list[tuple[str, str]]:
-    """(where, CSS text) of each stylesheet the document uses that can be read here, in order."""
-    sheets: list[tuple[str, str]] = []
-    for element in root.iter():
-        tag = _local(element.tag)
-        if tag == "style":
-            sheets += _with_imports("<style> in the booklet", "".join(element.itertext()), base_url, readable)
-        elif tag == "link" and "stylesheet" in (element.get("rel") or "").lower().split():
-            path = _local_file(urljoin(base_url, element.get("href") or ""), readable)
-            if path is not None:
-                sheets += _with_imports(path.name, _read(path), path.as_uri(), readable)
-    return sheets
-
-
-def _with_imports(where: str, css: str, base_url: str, readable: tuple[Path, ...]) -> list[tuple[str, str]]:
-    """A stylesheet after the local stylesheets it imports (as the cascade orders them)."""
-    sheets: list[tuple[str, str]] = []
-    for rule in tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True)[:_MAX_IMPORTS]:
-        if rule.type == "at-rule" and rule.lower_at_keyword == "import":
-            url = next((t.value for t in rule.prelude if t.type in ("url", "string")), None)
-            path = _local_file(urljoin(base_url, url), readable) if url else None
-            if path is not None:
-                sheets.append((path.name, _read(path)))  # one level: an import's imports are rare
-    return [*sheets, (where, css)]
-
-
-def _local_file(url: str, readable: tuple[Path, ...]) -> Path | None:
-    parts = urlsplit(url)
-    if parts.scheme != "file":
-        return None
-    path = Path(unquote(parts.path)).resolve()
-    if not path.is_file() or not any(path.is_relative_to(folder) for folder in readable):
-        return None
-    return path
-
-
-@functools.lru_cache(maxsize=64)
-def _read_cached(path: Path, stamp: int) -> str:
-    return path.read_text(encoding="utf-8", errors="replace")
-
-
-def _read(path: Path) -> str:
-    return _read_cached(path, path.stat().st_mtime_ns)
 
 
 def _rules(where: str, css: str) -> list[_Rule]:

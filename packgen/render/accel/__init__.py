@@ -19,6 +19,7 @@ import threading
 from collections.abc import Iterator
 
 from packgen.render.accel import speedups
+from packgen.render.accel.pages import page_kinds
 from packgen.render.accel.speedups import FontsNotSwapped
 from packgen.render.accel.stylesheets import TAKEN, Stylesheets
 
@@ -27,7 +28,7 @@ CHECKED = ("70.",)
 PLAIN_RENDER = "PACKGEN_PLAIN_RENDER"  #: set to 1 to render without any shortcut
 
 __all__ = [
-    "CHECKED", "PLAIN_RENDER", "TAKEN", "FontsNotSwapped", "Stylesheets", "active", "plain_asked",
+    "CHECKED", "PLAIN_RENDER", "TAKEN", "FontsNotSwapped", "Stylesheets", "active", "page_kinds", "plain_asked",
     "status", "supported", "without_compact_fonts",
 ]  # fmt: skip
 
