@@ -213,7 +213,7 @@ def test_comparing_a_field_with_a_value_of_the_wrong_kind_is_a_config_error(
 
 
 @pytest.mark.parametrize(
-    "condition", ['mobility == "within_city" and not address', "notes", "age and age > 65", "len(name)"]
+    "condition", ['mobility == "within_city" and not address', "notes", "age and age > 65", "not len(name)"]
 )
 def test_a_field_alone_asks_whether_it_is_filled_in(condition: str) -> None:
     tree, problem = parse_condition(condition)

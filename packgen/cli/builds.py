@@ -85,6 +85,12 @@ def build(
         ),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Rebuild every booklet, changed or not.")] = False,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            "--timeout", help="Seconds one booklet may take to render; past it, that member fails.", min=0.1
+        ),
+    ] = 120.0,
     plain_render: Annotated[
         bool,
         typer.Option(
@@ -127,6 +133,7 @@ def build(
             print_run=print_run,  # type: ignore[arg-type]
             pad_to=pad_to,
             order=order,  # type: ignore[arg-type]
+            timeout=timeout,
             plain_render=plain_render,
         )
         shortcuts = accel.status(plain_render)

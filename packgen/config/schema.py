@@ -7,11 +7,14 @@ line; :mod:`packgen.config.checks` finds what a schema cannot see (rules, materi
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -150,6 +153,57 @@ class Rule(_Model):
     reason: str
 
 
+#: a host name: labels of letters, digits and hyphens, joined by dots
+_HOST = re.compile(r"(?!-)[^\W_](?:[^\W_]|-){0,62}(?:\.(?!-)[^\W_](?:[^\W_]|-){0,62})*")
+
+
+def _host(value: str) -> str:
+    """An ``allowed_hosts`` entry: a host name or an IP address, as a booklet's URLs give it."""
+    text = value.strip().lower().removesuffix(".")
+    try:
+        return str(ipaddress.ip_address(text.strip("[]")))
+    except ValueError:
+        pass
+    if _HOST.fullmatch(text) and len(text) <= 253:
+        return text
+    host = urlsplit(text if "://" in text else f"//{text}").hostname if "*" not in text else None
+    if host and _HOST.fullmatch(host):
+        raise ValueError(f"'{value}' is not a host name; write the host alone: {host}")
+    raise ValueError(
+        f"'{value}' is not a host name; list each host a booklet may load from by its name, e.g. "
+        "static.example.org (no wildcards)"
+    )
+
+
+#: folders no build may write into (nor anything inside them)
+_SYSTEM_FOLDERS = (
+    "/bin",
+    "/boot",
+    "/dev",
+    "/etc",
+    "/lib",
+    "/lib64",
+    "/proc",
+    "/run",
+    "/sbin",
+    "/sys",
+    "/usr",
+)
+
+
+def output_problem(output: Path, workspace: Path) -> str | None:
+    """Why a build may not write into ``output``: it holds the workspace (``/``, the home folder, the
+    workspace itself or a folder above it) or is a system folder. A build deletes in its output
+    folder what it no longer makes; it must have a folder of its own."""
+    out, home = output.resolve(), workspace.resolve()
+    if home.is_relative_to(out):
+        what = "the workspace" if out == home else f"the workspace {home}"
+        return f"{out} holds {what}; give the booklets a folder of their own, e.g. output"
+    if out == Path(out.anchor) or out == Path.home() or any(out.is_relative_to(s) for s in _SYSTEM_FOLDERS):
+        return f"{out} is a system folder; give the booklets a folder of their own, e.g. output"
+    return None
+
+
 class Config(_Model):
     organization: Organization
     training: Training
@@ -162,7 +216,7 @@ class Config(_Model):
     default_plan: PlanKey = "self_study"
     default_reason: str = "没有规则匹配，按默认方式安排"
     templates: str = "templates"
-    allowed_hosts: list[str] = Field(default_factory=list)
+    allowed_hosts: list[Annotated[str, AfterValidator(_host)]] = Field(default_factory=list)
 
     #: where the config came from; relative paths in it are relative to this folder
     workspace: Path = Field(default=Path("."), exclude=True)
@@ -187,15 +241,35 @@ class Config(_Model):
     def resolve(self, relative: str) -> Path:
         return (self.workspace / relative).resolve()
 
+    def readable(self) -> list[Path]:
+        """The folders packgen reads materials, images and templates from: the workspace, its
+        templates folder and the built-in templates (resolved, symlinks and all)."""
+        return [self.workspace.resolve(), self.resolve(self.templates), builtin_templates_dir().resolve()]
+
+    def outside(self, path: Path) -> str | None:
+        """Why ``path`` (symlinks resolved) may not be read, or None when it is inside :meth:`readable`."""
+        real = path.resolve()
+        if any(real.is_relative_to(folder) for folder in self.readable()):
+            return None
+        return (
+            f"{real}, outside the workspace; packgen reads materials only from the workspace "
+            f"({self.workspace}), its {self.templates}/ folder and the built-in templates: copy the file "
+            "into the workspace"
+        )
+
     def resolve_material(self, entry: str) -> Path:
-        """A material path: the workspace first, then its templates folder, then the built-in templates."""
+        """A material path: the workspace first, then its templates folder, then the built-in templates;
+        found elsewhere (``../``, an absolute path, a symlink out) it is a config error."""
         for candidate in (
             self.resolve(entry),
             self.resolve(self.templates) / entry,
             builtin_templates_dir() / entry,
         ):
             if candidate.is_file():
-                return candidate
+                problem = self.outside(candidate)
+                if problem:
+                    raise ConfigError(f"{self.source}: material '{entry}' is {problem}")
+                return candidate.resolve()
         raise ConfigError(
             f"{self.source}: material '{entry}' not found (looked in {self.workspace}, its "
             f"{self.templates}/ folder and the built-in templates); check the path under plans: … materials:"

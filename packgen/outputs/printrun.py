@@ -14,6 +14,7 @@ does not grow with the roster, since a print run is assembled in memory.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import re
 from concurrent.futures import ProcessPoolExecutor
@@ -22,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from packgen.files import atomic_output, sha256_file
+from packgen.files import sha256_file, write_atomic
 from packgen.outputs.manifest import Entry
 from packgen.outputs.paths import PRINT_DIR
 from packgen.processes import end_with_parent
@@ -253,6 +254,9 @@ def combine(output: Path, placements: list[Placement], target: Path) -> tuple[in
         run.Root.PageLabels = pikepdf.Dictionary(Nums=pikepdf.Array(labels))
     run.docinfo["/Title"] = target.stem  # print-run-delivered-01: what the print shop's software lists
     run.docinfo["/Creator"] = "packgen"
-    with atomic_output(target) as handle:  # 1.7 as the booklets are (they use transparency groups, 1.4)
-        run.save(handle, deterministic_id=True, min_version="1.7")
-    return len(run.pages), sha256_file(target)
+    # 1.7 as the booklets are (they use transparency groups, 1.4). Saved in memory, then written: qpdf
+    # 12.4 aborts the whole process on a full disk while it writes with a deterministic id (pikepdf 10.18)
+    buffer = io.BytesIO()
+    run.save(buffer, deterministic_id=True, min_version="1.7")
+    write_atomic(target, buffer.getvalue())
+    return len(run.pages), hashlib.sha256(buffer.getbuffer()).hexdigest()

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from packgen.errors import InputError
+from packgen.roster import limits
 from packgen.roster.table import Table, first_line, table_from_records
 
 CSV_ENCODINGS = ("utf-8-sig", "gb18030")
@@ -30,11 +31,6 @@ def read_csv(path: Path, encoding: str | None, _sheet: str | None) -> Table:
                 yield [_unwrap(cell) for cell in record]
                 begin = reader.line_num + 1
         except csv.Error as exc:
-            if "field larger than field limit" in str(exc):
-                raise InputError(
-                    f"{path}: line {reader.line_num} holds a cell longer than any roster needs "
-                    f"(over {csv.field_size_limit()} characters); check that this is the right file"
-                ) from None
             raise InputError(
                 f"{path}: not a readable CSV file at line {reader.line_num} ({first_line(exc)})"
             ) from None
@@ -44,7 +40,13 @@ def read_csv(path: Path, encoding: str | None, _sheet: str | None) -> Table:
                 "ran into one cell; close the quote or remove it"
             )
 
-    return table_from_records(path, records())
+    # no cell of a file within limits.MAX_FILE_BYTES is too long for the csv module: an over-long
+    # cell is then refused by the roster's own limit, with its row and column (limits.MAX_CELL_CHARS)
+    previous = csv.field_size_limit(limits.MAX_FILE_BYTES)
+    try:
+        return table_from_records(path, records())
+    finally:
+        csv.field_size_limit(previous)
 
 
 def _unclosed_quote(text: str, line: int) -> bool:

@@ -19,7 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from packgen.roster.headers import filled, header_below, map_headers
-from packgen.roster.table import Row, Table
+from packgen.roster.table import Row, Table, too_long, without_direction_controls
 from packgen.roster.values import EXCEL_ERRORS, NORMALISERS, clean_text, format_phone, one_line
 from packgen.roster.vocabulary import (
     ALIASES_BY_KEY,
@@ -181,7 +181,7 @@ def members_from_tables(tables: Iterable[Table], columns: Mapping[str, str] | No
                         row.number,
                         None,
                         f"{len(row.overflow)} cell(s) right of the last column "
-                        f"({', '.join(clean_text(v) for v in row.overflow)}); "
+                        f"({', '.join(clean_text(str(v)[:60]) for v in row.overflow)}); "
                         "quote a value that holds a comma, or give the column a header",
                         row_word=table.row_word,
                     )  # fmt: skip
@@ -254,6 +254,13 @@ def _member_from_row(
 
     for header, raw in cells.items():
         fld = mapping.get(header, header)
+        long = too_long(raw)
+        if long:
+            problem(fld, long, column=header)
+            continue
+        raw, removed = without_direction_controls(raw)
+        if removed:
+            problem(fld, removed, severity="warning", column=header)
         text = clean_text(raw)
         if text in EXCEL_ERRORS:
             problem(
@@ -351,7 +358,10 @@ _FOOTER = re.compile(
 
 def _footer(row: Row, id_header: str | None) -> str:
     """The start of a footer line (``合计``, ``填表人：李明``) found in the id column, or ''."""
-    text = unicodedata.normalize("NFKC", clean_text(row.cells.get(id_header) if id_header else None))
+    cell = row.cells.get(id_header) if id_header else None
+    if too_long(cell):
+        return ""  # refused as the member's cell, with its column
+    text = unicodedata.normalize("NFKC", clean_text(cell))
     match = _FOOTER.match(text)
     return match.group(1) if match else ""
 

@@ -82,7 +82,7 @@ def table_from_records(
                 if is_blank(line[column - 1]):
                     line[column - 1] = value
             filled[number - 1] = sum(not is_blank(v) for v in line)
-    table = Table(path=path, headers=_headers(header), header_row=start + 1)
+    table = Table(path=path, headers=_headers(path, start + 1, header), header_row=start + 1)
     width = len(table.headers)
     for index in range(start + 1, len(rows)):
         values = rows[index]
@@ -111,12 +111,13 @@ def _header(
     return [low if not is_blank(low) else up for up, low in zip(upper, lower, strict=True)], start + 2
 
 
-def _headers(values: list[Any]) -> list[str]:
+def _headers(path: Path, row: int, values: list[Any]) -> list[str]:
     """Header names as written; a blank one is named by its column letter, a repeated one too."""
     while values and is_blank(values[-1]):
         values.pop()
     headers: list[str] = []
     for index, value in enumerate(values):
+        check_header(path, f"row {row}, column {_column_letter(index)}", value)
         text = "" if value is None else re.sub(r"\s+", " ", str(value)).strip().strip("\ufeff\u200b")
         if not text:
             text = f"column {_column_letter(index)}"
@@ -133,6 +134,41 @@ def _column_letter(index: int) -> str:
         index, rest = divmod(index - 1, 26)
         letters = chr(ord("A") + rest) + letters
     return letters
+
+
+def too_long(value: Any) -> str | None:
+    """What is wrong with a cell longer than :data:`limits.MAX_CELL_CHARS`, or None. Checked before
+    anything else looks at the text, so no later step spends time on it."""
+    if not isinstance(value, str) or len(value) <= limits.MAX_CELL_CHARS:
+        return None
+    return (
+        f"{len(value):,} characters, more than any roster cell holds (limit {limits.MAX_CELL_CHARS:,} "
+        "characters); text pasted into the wrong cell? Shorten it"
+    )
+
+
+#: Characters that reorder how text shows (right-to-left overrides, embeddings, isolates, marks): a
+#: name holding U+202E prints reversed in a terminal, the manifest or a spreadsheet. No roster needs them.
+BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def without_direction_controls(value: Any) -> tuple[Any, str | None]:
+    """``value`` without text direction controls, and the warning to give when it held some."""
+    found = sorted(set(BIDI_CONTROLS.findall(value))) if isinstance(value, str) else []
+    if not found:
+        return value, None
+    codes = ", ".join(f"U+{ord(c):04X}" for c in found)
+    return BIDI_CONTROLS.sub("", value), (
+        f"removed the text direction control(s) {codes}: they reorder how the text shows (in a "
+        "terminal, the manifest, a spreadsheet) and no roster needs them"
+    )
+
+
+def check_header(path: Path, where: str, value: Any) -> None:
+    """A header longer than any cell: the file is refused (its columns could not be named)."""
+    problem = too_long(value)
+    if problem:
+        raise InputError(f"{path}: {where}: the header has {problem}, or check that this is the right file")
 
 
 def is_blank(value: Any) -> bool:
