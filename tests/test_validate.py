@@ -44,8 +44,12 @@ def test_every_problem_in_every_file_is_reported_at_once(run, tmp_path: Path) ->
         "138 1234 5678 or +86 138 1234 5678",
         f"error: {first}, row 3, column '姓名': name is empty; every member needs one",
         f"error: {second}, item 1, column 'mobility': '月球': unknown mobility type (流动类型); expected one of "
-        "市内 / 本市 / 县内 / 本县 / 省内 / 本省 / 省外 / 外省 / 境外 / 国外 / 出国 / 海外 / 在途 / 流动在途 / 跑运输 "
-        "(or within_city / within_province / out_of_province / abroad / on_the_road)",
+        "市内 / 本市 / 县内 / 省内 / 本省 / 省外 / 外省 / 境外 / 国外 / 在途 / 跑运输 / 市内流动 / 省内流动 / "
+        "省内跨市流动 / 跨省流动 / 出国（境） (or within_city / within_province / out_of_province / abroad / "
+        "on_the_road); if it means one of them, say so under values: in packgen.yaml:",
+        "  values:",
+        "    mobility:",
+        "      月球: within_city  # or within_province, out_of_province, abroad, on_the_road",
     ]
     assert result.stdout == "0 members read; 3 errors, 0 warnings\n"
 

@@ -50,7 +50,7 @@ def read_and_assign(
             f"{missing[0]}: no such file or folder, where the config looks for profiles; run packgen inside a "
             "workspace (packgen init DIR makes one), give the profile files, or point -c at a packgen.yaml"
         )
-    roster = load_roster(paths, config.columns, encoding=encoding, sheet=sheet)
+    roster = load_roster(paths, config.roster_settings(), encoding=encoding, sheet=sheet)
     return roster, assign_plans(config, roster.members)
 
 

@@ -178,6 +178,7 @@ class PlanReport:
 
     rows: list[PlanRow]
     rule_names: list[str] = field(default_factory=list)  #: in config order
+    on: dt.date | None = None  #: the day ages are counted on (the training's start)
 
     @property
     def by_rule(self) -> dict[str, int]:
@@ -211,6 +212,7 @@ class PlanReport:
                     "id": r.member.id, "name": r.member.name, "branch": r.member.branch,
                     "plan": r.assignment.plan, "source": r.assignment.source, "rule": r.assignment.rule,
                     "reason": r.assignment.explanation, "gaps": list(r.gaps),
+                    **r.member.as_data(self.on or dt.date.today()),
                 }
                 for r in self.rows
             ],
@@ -265,4 +267,5 @@ def plan_report(
             if (not plans or a.plan in plans) and (not branches or m.branch in branches)
         ],
         [rule.name for rule in config.rules],
+        config.training.start,
     )

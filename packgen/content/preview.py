@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -54,6 +55,7 @@ class MemberPreview:
 
     content: BookletContent
     trace: list[RuleCheck]
+    on: dt.date  #: the day ages are counted on (the training's start)
 
     def as_dict(self) -> dict[str, Any]:
         member, assignment = self.content.member, self.content.assignment
@@ -61,6 +63,7 @@ class MemberPreview:
             "id": member.id, "name": member.name, "branch": member.branch,
             "plan": assignment.plan, "source": assignment.source, "rule": assignment.rule,
             "reason": assignment.explanation,
+            **member.as_data(self.on),
             "rules_tried": [{"rule": c.name, "when": c.when, "matched": c.matched} for c in self.trace],
             "schedule": [vars(row) for row in self.content.schedule],
             "materials": [
@@ -81,4 +84,4 @@ def member_preview(
     trace = (
         [] if assignment.source == "override" else rule_set(config, [m for m, _ in assigned]).trace(member)
     )
-    return MemberPreview(booklet_content(config, member, assignment), trace)
+    return MemberPreview(booklet_content(config, member, assignment), trace, config.training.start)

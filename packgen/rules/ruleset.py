@@ -18,7 +18,7 @@ from simpleeval import InvalidExpression
 from packgen.config.conditions import DERIVED, FUNCTIONS, TEXT_FIELDS, evaluator, parse_condition
 from packgen.config.schema import Config, PlanKey, Rule
 from packgen.errors import ConfigError
-from packgen.roster.members import FIELDS, Member
+from packgen.roster.members import FIELDS, Inference, Member
 
 _NUMBER = re.compile(r"-?\d+(\.\d+)?")
 
@@ -42,15 +42,19 @@ class Assignment:
     source: Literal["override", "rule", "default"]
     rule: str | None = None
     label: str = ""  #: the plan's label, which an override's explanation names
+    #: the member's mobility class as worked out from their place, which the rules went by
+    inferred: Inference | None = None
 
     def explain(self, language: str = "zh", label: str | None = None) -> str:
-        """The explanation in ``language`` (zh or en); ``label`` names the plan in that language."""
+        """The explanation in ``language`` (zh or en); ``label`` names the plan in that language.
+        A class worked out from the member's place is said too: （流动类型由流入地“…”推定为跨省流动）."""
         words = EXPLANATIONS[language]
-        if self.source == "rule":
-            return words["rule"].format(rule=self.rule, reason=self.reason)
         if self.source == "override" and (label or self.label):
             return words["override"].format(label=label or self.label)
-        return self.reason
+        said = (
+            words["rule"].format(rule=self.rule, reason=self.reason) if self.source == "rule" else self.reason
+        )
+        return said + (self.inferred.explain(language) if self.inferred else "")
 
     @property
     def explanation(self) -> str:
@@ -140,10 +144,11 @@ class RuleSet:
             label = self.config.plans[member.plan].label
             reason = EXPLANATIONS["zh"]["override"].format(label=label)
             return Assignment(member.plan, reason, "override", label=label)
+        inferred = member.inferred.get("mobility")
         for rule in self.rules:
             if self.matches(rule, member):
-                return Assignment(rule.plan, rule.reason, "rule", rule.name)
-        return Assignment(self.config.default_plan, self.config.default_reason, "default")
+                return Assignment(rule.plan, rule.reason, "rule", rule.name, inferred=inferred)
+        return Assignment(self.config.default_plan, self.config.default_reason, "default", inferred=inferred)
 
     def trace(self, member: Member) -> list[RuleCheck]:
         """The rules in order up to the one that matched, each with whether it held for ``member``."""
