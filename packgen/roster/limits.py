@@ -12,3 +12,5 @@ MAX_UNZIPPED_BYTES = 200 * 1024 * 1024
 MAX_ROWS = 200_000
 #: columns read per row; cells past them are ignored
 MAX_COLUMNS = 500
+#: cells from A1 to a sheet's farthest cell: the spreadsheet reader makes a grid of them
+MAX_CELLS = (MAX_ROWS + 1) * 60

@@ -117,6 +117,8 @@ def _headers(values: list[Any]) -> list[str]:
         values.pop()
     headers: list[str] = []
     for index, value in enumerate(values):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)  # a header typed as a number (2024): calamine reads every number as a float
         text = "" if value is None else re.sub(r"\s+", " ", str(value)).strip().strip("\ufeff\u200b")
         if not text:
             text = f"column {_column_letter(index)}"
