@@ -260,7 +260,7 @@ def test_xlsx_zip_bomb_is_refused(run, tmp_path: Path, monkeypatch: pytest.Monke
         ("r.yaml", b"\x7fELF\x02\x01\x01\x00" + bytes(range(256)), "this looks like a binary file, not YAML text"),
         ("noise.csv", bytes(range(128, 256)) * 4, "neither UTF-8 nor GB18030 text; if it is text, give its encoding with --encoding"),
         ("r.xlsx", "党员编号,姓名\nA1,张三\n".encode(), "holds text, not a workbook (a CSV file named .xlsx?); rename it to .csv"),
-        ("r.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "not a readable Excel 97-2003 .xls file (Cannot detect file format); open it in Excel or WPS and save it again as .xlsx"),
+        ("r.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "not a readable Excel 97-2003 .xls file (Cfb error: Invalid OLE (8 bytes is too small)); open it in Excel or WPS and save it again as .xlsx"),
         ("broken.xlsx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(512), "not a readable Excel 97-2003 .xls file (Cannot detect file format); open it in Excel or WPS and save it again as .xlsx"),
         ("r.et", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), "not a workbook packgen can read (.xlsx, .xls, .xlsb, .ods); open it in Excel or WPS and save it as .xlsx"),
         ("r.ods", b"PK\x03\x04" + bytes(64), "not a workbook packgen can read (.xlsx, .xls, .xlsb, .ods); open it in Excel or WPS and save it as .xlsx"),
