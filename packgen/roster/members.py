@@ -157,9 +157,12 @@ _FOOTER = re.compile(
 
 
 def _footer(row: Row, id_header: str | None) -> str:
-    """The start of a footer line (``合计``, ``填表人：李明``) found in the id column, or ''."""
-    text = unicodedata.normalize("NFKC", clean_text(row.cells.get(id_header) if id_header else None))
-    match = _FOOTER.match(text)
+    """The start of a footer line (``合计``, ``填表人：李明``) found in the id column, or in the row's
+    first filled cell when the id column is empty (a roster whose first column is 序号)."""
+    text = clean_text(row.cells.get(id_header) if id_header else None)
+    if not text:
+        text = next((t for t in map(clean_text, row.cells.values()) if t), "")
+    match = _FOOTER.match(unicodedata.normalize("NFKC", text))
     return match.group(1) if match else ""
 
 
