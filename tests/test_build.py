@@ -586,7 +586,9 @@ def test_a_member_whose_row_has_errors_is_in_the_manifest_as_failed(run, tmp_pat
         "送学 (or self_study / online / delivered); if it means one of them, say so under values: in packgen.yaml"
     )
     hint = "  values:\n    plan:\n      随便学: self_study  # or online, delivered"
-    assert result.stderr == f"error: {roster}, row 3, column '指定学习方式': '随便学': {message}:\n{hint}\n"  # once
+    assert (
+        result.stderr == f"error: {roster}, row 3, column '指定学习方式': '随便学': {message}:\n{hint}\n"
+    )  # once
     failed = [e for e in manifest(out)["members"] if e["status"] == "failed"]
     error = f"roster.csv, row 3: 指定学习方式: {message}"
     assert [(e["id"], e["name"], e["plan"], e["error"]) for e in failed] == [("T02", "李秀英", "", error)]

@@ -16,7 +16,11 @@ from rich.text import Text
 from packgen.config.schema import Config
 from packgen.content.plans import PlanReport
 from packgen.content.preview import MemberPreview
-from packgen.roster.members import format_phone
+from packgen.roster.members import Inference, format_phone
+
+
+def _inferred(inference: Inference | None) -> str:
+    return f" (from {inference.column} '{inference.text}': {inference.because})" if inference else ""
 
 
 def show_preview(console: Console, config: Config, view: MemberPreview) -> None:
@@ -33,7 +37,7 @@ def preview_parts(config: Config, view: MemberPreview) -> Iterator[RenderableTyp
     rows = [
         ("编号 id", member.id),
         ("支部 branch", member.branch),
-        ("流动 mobility", member.mobility or ""),
+        ("流动 mobility", (member.mobility or "") + _inferred(member.inferred.get("mobility"))),
         ("所在地 location", member.location),
         ("职业 occupation", member.occupation),
         ("年龄 age", str(content.age) if content.age is not None else ""),
@@ -54,6 +58,8 @@ def preview_parts(config: Config, view: MemberPreview) -> Iterator[RenderableTyp
     }.get(assignment.source, f"规则 rule: {assignment.rule}")
     why.append(f"{rule}\n")
     why.append(f"理由 reason: {assignment.reason}")
+    if assignment.inferred:
+        why.append(assignment.inferred.explain("zh"))
     tried = Table.grid(padding=(0, 1))
     tried.add_column(no_wrap=True)
     tried.add_column(no_wrap=True)
