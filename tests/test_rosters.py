@@ -16,7 +16,7 @@ from conftest import ROOT, pdftotext, requires_poppler
 
 from packgen.roster.values import NORMALISERS
 
-DATA = ROOT / "tests" / "data"
+DATA = ROOT / "tests" / "data" / "rosters"
 HOME = "江苏省盐城市大丰区"
 HEADER = "党员编号,姓名,流动类型,外出地点,从事职业,网络条件\n"
 

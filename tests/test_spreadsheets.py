@@ -15,7 +15,7 @@ from packgen.roster.excel import sniff
 from packgen.roster.members import load_roster
 from packgen.roster.readers import find_profiles, read_table
 
-DATA = ROOT / "tests" / "data"
+DATA = ROOT / "tests" / "data" / "rosters"
 
 
 @pytest.mark.parametrize("kind", ["xls", "ods"])

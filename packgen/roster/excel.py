@@ -166,9 +166,16 @@ def _read_book(path: Path, kind: str, book: Any, sheet: str | None) -> Table:
                 )
         return extras[name]
 
+    sheets: dict[str, Any] = {}
+
+    def loaded(name: str) -> Any:  # calamine parses a sheet at each get_sheet_by_name: once here
+        if name not in sheets:
+            extras_of(name)
+            sheets[name] = book.get_sheet_by_name(name)
+        return sheets[name]
+
     def rows_in(name: str) -> int:
-        extras_of(name)
-        return int(book.get_sheet_by_name(name).height)
+        return int(loaded(name).height)
 
     if sheet is None:  # the first visible sheet with more than one row (an instruction sheet is often first)
         chosen = next((n for n in visible if rows_in(n) > 1), names[0])
@@ -190,14 +197,15 @@ def _read_book(path: Path, kind: str, book: Any, sheet: str | None) -> Table:
             "(a program wrote the file, Excel or WPS did not save it); open it in Excel or WPS and save it again"
         )
     others = [n for n in visible if n != chosen and rows_in(n) > 1] if sheet is None else []
-    worksheet = book.get_sheet_by_name(chosen)
+    worksheet = loaded(chosen)
+    sheets.clear()  # the other sheets' cells are not needed
     merged = [
         (first_column + 1, first_row + 1, last_column + 1, last_row + 1)
         for (first_row, first_column), (last_row, last_column) in (worksheet.merged_cell_ranges or [])
     ]
     if kind == "ods":
         merged, found = ods_extras(path, chosen)
-    table = table_from_records(path, _records(worksheet, found), merged)
+    table = table_from_records(path, _records(worksheet, found), merged, blanks_are_none=True)
     if others:
         table.notes.append(
             f"read sheet '{chosen}' only; the sheet(s) {', '.join(others)} hold data too: read one with "
@@ -223,7 +231,9 @@ def _records(worksheet: Any, extras: Extras) -> Any:
         yield []
     shown = extras.shown
     for number, values in enumerate(worksheet.iter_rows(), start=start_row + 1):
-        row: list[Any] = [None] * start_column + [None if v == "" else v for v in values]
+        row: list[Any] = [None] * start_column + [
+            None if v == "" or (v.__class__ is str and v.isspace()) else v for v in values
+        ]  # a blank cell is None: the table counts them fast
         if shown and number in shown:
             for column, value in shown[number].items():
                 if column <= len(row):

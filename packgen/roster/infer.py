@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from packgen.roster.places import Place, where
-from packgen.roster.values import UnknownWord, choice_key, values_hint
+from packgen.roster.values import UnknownWord, choice_key
 
 #: what a location says when the member is on the road rather than somewhere
 ON_THE_ROAD = re.compile(r"货运途中|运输途中|在途|跑车|跑运输|跑长途|长途货运|长途运输|货车司机|物流运输")
@@ -90,7 +90,7 @@ def infer_mobility(
     road = ON_THE_ROAD.search(unicodedata.normalize("NFKC", text))
     if road:
         return Inference("on_the_road", column, text, "", f"'{road.group()}' means on the road")
-    mapped = {choice_key(str(k)): v for k, v in custom.items()}.get(choice_key(text))
+    mapped = next((v for k, v in custom.items() if choice_key(str(k)) == choice_key(text)), None)
     if mapped is not None:
         return Inference(mapped, column, text, "", f"values: in packgen.yaml maps '{text}' to {mapped}")
     if not home:
@@ -114,7 +114,9 @@ def infer_mobility(
             f"cannot tell where {column} '{text}' is, so the mobility class cannot be worked out; write "
             f"the place with its province or city (e.g. 江苏省苏州市), {write_class}, or name its class "
             "under values: in packgen.yaml",
-            values_hint("mobility", text, "abroad"),
+            "mobility",
+            text,
+            "abroad",
         )
     if place.province_code != base.province_code:
         because = f"{place.name} is in another province than {base.province} (organization.home)"

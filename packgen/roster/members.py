@@ -42,8 +42,12 @@ __all__ = [  # the vocabulary and values a rule, a template or a script needs, f
 ]  # fmt: skip
 
 
-def members_from_tables(tables: Iterable[Table], settings: RosterSettings | None = None) -> Roster:
-    """Validate and normalise every row of every table, collecting all problems."""
+def members_from_tables(
+    tables: Iterable[Table], settings: RosterSettings | None = None, *, consume: bool = False
+) -> Roster:
+    """Validate and normalise every row of every table, collecting all problems. With ``consume``
+    the tables' rows are used up as they are read, so that a roster of 100,000 rows never holds all
+    its cells and all its members at once."""
     settings = settings or RosterSettings()
     columns = settings.columns
     reading = RowReader(settings)
@@ -86,7 +90,12 @@ def members_from_tables(tables: Iterable[Table], settings: RosterSettings | None
                 )
             )
             continue
-        for row in table.rows:
+        reading.start(table)
+        rows = table.rows[::-1]  # taken row by row from the end: the cells can go as members come
+        if consume:
+            table.rows = []
+        while rows:
+            row = rows.pop()
             footer = _footer(row, header_of.get("id"))
             if footer:
                 roster.problems.append(
@@ -160,6 +169,8 @@ def _footer(row: Row, id_header: str | None) -> str:
     """The start of a footer line (``合计``, ``填表人：李明``) found in the id column, or in the row's
     first filled cell when the id column is empty (a roster whose first column is 序号)."""
     text = clean_text(row.cells.get(id_header) if id_header else None)
+    if text.isascii() and text:  # an id: the words of a footer are Chinese
+        return ""
     if not text:
         text = next((t for t in map(clean_text, row.cells.values()) if t), "")
     match = _FOOTER.match(unicodedata.normalize("NFKC", text))
@@ -194,4 +205,4 @@ def load_roster(
     if not files:
         raise InputError("no profile files found; give .csv, .xlsx or .yaml files or a folder holding them")
     tables = (read_table(path, encoding=encoding, sheet=sheet) for path in files)  # one at a time
-    return members_from_tables(tables, settings)
+    return members_from_tables(tables, settings, consume=True)

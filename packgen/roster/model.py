@@ -102,3 +102,28 @@ class Roster:
     @property
     def warnings(self) -> list[Problem]:
         return [p for p in self.problems if p.severity == "warning"]
+
+
+#: each field's default, for :func:`member_of`
+_DEFAULTS = {
+    name: field.get_default(call_default_factory=True)
+    for name, field in Member.model_fields.items()
+    if not field.is_required()
+}
+
+
+#: the fields set in every member :func:`member_of` makes: one set for all (a set per member took
+#: 0.7 KB, half of what a member holds)
+_EVERY_FIELD = set(Member.model_fields)
+
+
+def member_of(values: dict[str, Any]) -> Member:
+    """A member from values normalised already: what ``Member.model_construct`` does (no second
+    validation), less its search for aliases, which took a fifth of the time a row takes to read."""
+    member = Member.__new__(Member)
+    state = {**_DEFAULTS, "extra": {}, "inferred": {}, **values}
+    object.__setattr__(member, "__dict__", state)
+    object.__setattr__(member, "__pydantic_fields_set__", _EVERY_FIELD)
+    object.__setattr__(member, "__pydantic_extra__", None)
+    object.__setattr__(member, "__pydantic_private__", None)
+    return member

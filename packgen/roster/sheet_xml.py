@@ -16,6 +16,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from xml.etree import ElementTree
 
+from packgen.roster import limits
+
 #: a number format that pads a whole number with zeros, maybe between quoted text: 0000, "QS"0000
 PADDED = re.compile(r'^(?:"([^"]*)")?(0+)(?:"([^"]*)")?$')
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
@@ -124,14 +126,25 @@ def _never_calculated(attributes: bytes, inner: bytes) -> bool:
 
 def _xlsx_extent(xml: bytes) -> tuple[int, int]:
     """Rows and columns from A1 to the farthest cell, from the cells' references (a stored
-    ``<dimension>`` may say anything)."""
-    rows = max((int(n) for n in _ROW_REF.findall(xml)), default=0)
-    letters = set(re.findall(rb'\sr="([A-Z]+)\d', xml))
-    columns = max((column_number(c) for c in letters), default=0)
-    # a cell whose reference is farther down than its row says (no sane writer does it)
-    for match in re.finditer(rb'\sr="[A-Z]+(\d{%d,})"' % len(str(rows)), xml):
+    ``<dimension>`` may say anything), or 26 columns for a sheet within A to Z whose grid is small
+    anyway. Each pattern looks only for references that could be farther
+    than the last row's, or columns past Z, so a sheet of 100,000 rows is measured in a fraction of
+    a second."""
+    last = xml.rfind(b"<row ")
+    found = _ROW_REF.match(xml, last) if last >= 0 else None
+    rows = int(found[1]) if found else 0
+    # attributes are parted by a space as every writer does; by other white space, looked for too
+    space = rb"\s" if any(b'%cr="' % c in xml for c in b"\t\n\r") else b" "
+    for match in re.finditer(space + rb'r="[A-Z]*(\d{%d,})"' % len(str(rows)), xml):  # as far down or farther
         rows = max(rows, int(match[1]))
-    return rows, columns
+    for letters in (3, 2):  # the longest column names there are: only those are compared
+        names = set(re.findall(space + rb'r="([A-Z]{%d})\d' % letters, xml))
+        if names:
+            return rows, max(column_number(name) for name in names)
+    if rows * 26 <= limits.MAX_CELLS:
+        return rows, 26  # columns A to Z at most: the grid is small enough, whichever they are
+    names = set(re.findall(space + rb'r="([A-Z])\d', xml))
+    return rows, max((column_number(name) for name in names), default=0)
 
 
 # --- .xls, .xlsb, .ods ------------------------------------------------------------------------------

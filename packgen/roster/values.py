@@ -5,6 +5,7 @@ expected; the member stage locates it (file, row, column)."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -38,12 +39,18 @@ _SPACES = re.compile(r"\s+")
 
 
 def one_line(value: Any) -> str:
-    return _SPACES.sub(" ", clean_text(value))
+    text = clean_text(value)
+    if text.isprintable() and "  " not in text:  # most cells: nothing to fold
+        return text
+    return _SPACES.sub(" ", text)
 
 
 def _lines(value: Any) -> str:
     """Free text that keeps its line breaks (a note typed with Alt+Enter in Excel)."""
-    lines = (one_line(line) for line in clean_text(value).splitlines())
+    text = clean_text(value)
+    if text.isprintable():  # one line (splitlines would split at \u2028 and other separators too)
+        return one_line(text)
+    lines = (one_line(line) for line in text.splitlines())
     return "\n".join(line for line in lines if line)
 
 
@@ -51,6 +58,7 @@ def _lines(value: Any) -> str:
 _BRACKETED = re.compile(r"[（(【\[][^）)】\]]*[）)】\]]")
 
 
+@functools.lru_cache(maxsize=4096)
 def choice_key(text: str) -> str:
     """A categorical word folded for lookup: NFKC, lower case, no brackets, spaces and dashes as _."""
     key = _BRACKETED.sub("", unicodedata.normalize("NFKC", text)).strip().lower()
@@ -78,9 +86,13 @@ def choice_keys(fld: str) -> list[str]:
 class UnknownWord(ValueError):
     """A value that cannot be read, with ``hint``: the lines of packgen.yaml that would map it."""
 
-    def __init__(self, message: str, hint: str) -> None:
+    def __init__(self, message: str, fld: str, word: str, key: str | None = None) -> None:
         super().__init__(message)
-        self.hint = hint
+        self.fld, self.word, self.key = fld, word, key
+
+    @property
+    def hint(self) -> str:  # made when shown: most unknown words (流动) are settled otherwise
+        return values_hint(self.fld, self.word, self.key)
 
 
 def values_hint(fld: str, word: str, key: str | None = None) -> str:
@@ -112,13 +124,14 @@ def _choice(fld: str, custom: Mapping[str, Any] | None = None) -> Any:
         text = clean_text(value)
         if not text:
             return None
-        found = table.get(choice_key(text))
+        found = table.get(choice_key(text) if len(text) < 100 else text)
         if found is not None:
             return found
         raise UnknownWord(
             f"unknown {what}; expected one of {labels} (or {keys}); if it means one of them, say so under "
             "values: in packgen.yaml",
-            values_hint(fld, text),
+            fld,
+            text,
         )
 
     return parse
@@ -130,14 +143,21 @@ def parse_phone(value: Any) -> str:
     if not text:
         return ""
     _refuse_rounded(text, "phone number", "numbers")
-    text = re.sub(r"^(\+?\d+)\.0+$", r"\1", text)  # 13812345678.0: a number a spreadsheet wrote as decimal
-    digits = re.sub(r"[\s\-().]", "", text)
-    if not re.fullmatch(r"\+?\d{5,15}", digits):
+    if "." in text:
+        text = _DECIMAL.sub(r"\1", text)  # 13812345678.0: a number a spreadsheet wrote as decimal
+    digits = _PHONE_MARKS.sub("", text)
+    if not _PHONE.fullmatch(digits):
         raise ValueError("not a phone number; expected digits such as 138 1234 5678 or +86 138 1234 5678")
-    mobile = re.fullmatch(r"(?:\+|00)?86(1\d{10})", digits)  # China's code, with +, 00 or neither
+    mobile = _MOBILE.fullmatch(digits)  # China's code, with +, 00 or neither
     if mobile:
         digits = mobile.group(1)
     return digits
+
+
+_DECIMAL = re.compile(r"^(\+?\d+)\.0+$")
+_PHONE_MARKS = re.compile(r"[\s\-().]")
+_PHONE = re.compile(r"\+?\d{5,15}")
+_MOBILE = re.compile(r"(?:\+|00)?86(1\d{10})")
 
 
 def format_phone(phone: str) -> str:
@@ -156,6 +176,17 @@ _BIRTH_FORMATS = (
 
 def parse_birth(value: Any) -> dt.date | None:
     """Birth year and month as 1975年3月, 1975-03, 1975.3, 197503, or an Excel date."""
+    if type(value) is str and len(value) < 40:
+        return _birth_text(value)  # a few hundred different texts in a roster of any size
+    return _parse_birth(value)
+
+
+@functools.lru_cache(maxsize=8192)
+def _birth_text(text: str) -> dt.date | None:
+    return _parse_birth(text)
+
+
+def _parse_birth(value: Any) -> dt.date | None:
     if isinstance(value, dt.datetime):
         return value.date().replace(day=1)
     if isinstance(value, dt.date):
@@ -187,12 +218,14 @@ def parse_id(value: Any) -> str:
 
 def _refuse_rounded(text: str, what: str, these: str) -> None:
     """Refuse a value Excel wrote in scientific notation (1.38E+10): its digits are lost."""
-    if re.fullmatch(r"\d(?:\.\d+)?[eE]\+\d+", text):
+    if ("e" in text or "E" in text) and _ROUNDED.fullmatch(text):
         raise ValueError(
             f"Excel wrote this {what} as a rounded number; format the column as Text in Excel, type the "
             f"{these} again and export once more"
         )
 
+
+_ROUNDED = re.compile(r"\d(?:\.\d+)?[eE]\+\d+")
 
 #: what a spreadsheet cell shows when the formula that fills it fails
 EXCEL_ERRORS = frozenset(

@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from simpleeval import InvalidExpression
 
-from packgen.config.conditions import DERIVED, FUNCTIONS, TEXT_FIELDS, evaluator, parse_condition
+from packgen.config.conditions import DERIVED, FUNCTIONS, TEXT_FIELDS, compile_condition, parse_condition
 from packgen.config.schema import Config, PlanKey, Rule
 from packgen.errors import ConfigError
 from packgen.roster.members import FIELDS, Inference, Member
 
 _NUMBER = re.compile(r"-?\d+(\.\d+)?")
+#: the member's fields a rule reads (its own plan is an override, not a field to test)
+_RULE_FIELDS = tuple(f for f in FIELDS if f != "plan")
 
 
 #: How an explanation reads, per booklet language: a rule's name and reason, or the member's own choice.
@@ -70,6 +72,7 @@ class CompiledRule:
     plan: PlanKey
     reason: str
     tree: ast.Expr
+    test: Callable[[dict[str, Any]], Any]  #: the condition, compiled
 
 
 @dataclass(frozen=True)
@@ -90,8 +93,14 @@ class RuleSet:
         self.config = config
         self.known = set(FIELDS) | set(DERIVED) | set(extra_fields) | set(config.columns.values())
         self.known -= {"extra", "plan"}
-        self._evaluator = evaluator()
         self.rules = [self._compile(index, rule) for index, rule in enumerate(config.rules, start=1)]
+        #: the names some rule uses: only these are worked out for each member
+        self._used = {
+            node.id for rule in self.rules for node in ast.walk(rule.tree) if isinstance(node, ast.Name)
+        } & (self.known - FUNCTIONS.keys())
+        self._used_fields = [key for key in _RULE_FIELDS if key in self._used]
+        self._used_text = [key for key in TEXT_FIELDS if key in self._used]
+        self._used_extra = [key for key in self._used if key not in FIELDS and key not in DERIVED]
 
     def _compile(self, index: int, rule: Rule) -> CompiledRule:
         where = f"{self.config.where('rules', index - 1, 'when')}: rule {index} '{rule.name}'"
@@ -108,7 +117,9 @@ class RuleSet:
                     "  (a column of the roster is a field under its own header; check the spelling, "
                     f"or name the header under 'columns:', e.g. {self._suggest_column(node.id)})"
                 )
-        return CompiledRule(index, rule.name, rule.when, rule.plan, rule.reason, tree)
+        return CompiledRule(
+            index, rule.name, rule.when, rule.plan, rule.reason, tree, compile_condition(tree)
+        )
 
     def _suggest_column(self, name: str) -> str:
         """A ``columns:`` entry that would give an awkward header the name a rule uses."""
@@ -118,22 +129,31 @@ class RuleSet:
         return f'"{name}（…）": {name}'
 
     def names_for(self, member: Member) -> dict[str, Any]:
-        names: dict[str, Any] = {name: None for name in self.known}
-        names.update({k: _number_or_text(v) for k, v in member.extra.items() if k not in FUNCTIONS})
-        names.update(member.model_dump(include=set(FIELDS) - {"plan"}))
-        for key in TEXT_FIELDS:
+        """The names the rules use, as they see them for ``member``."""
+        names: dict[str, Any] = dict.fromkeys(self._used)
+        extra = member.extra
+        for key in self._used_extra:
+            if key in extra:
+                names[key] = _number_or_text(extra[key])
+        for key in self._used_fields:
+            names[key] = getattr(member, key)
+        for key in self._used_text:
             names[key] = names[key] or ""
-        names["age"] = member.age(self.config.training.start)
-        names["birth"] = member.birth.isoformat() if member.birth else None  # birth < "1960" compares as text
+        if "age" in names:
+            names["age"] = member.age(self.config.training.start)
+        if "birth" in names:
+            names["birth"] = (
+                member.birth.isoformat() if member.birth else None
+            )  # birth < "1960" compares as text
         return names
 
-    def matches(self, rule: CompiledRule, member: Member) -> bool:
-        self._evaluator.names = self.names_for(member)
+    def matches(self, rule: CompiledRule, member: Member, names: dict[str, Any] | None = None) -> bool:
+        """Whether ``rule`` holds for ``member`` (whose :meth:`names_for` may be given)."""
         try:
-            return bool(self._evaluator.eval(rule.when, previously_parsed=rule.tree))
+            return bool(rule.test(self.names_for(member) if names is None else names))
         except TypeError:
             return False  # e.g. age >= 65 for a member without a birth date: the rule does not apply
-        except (InvalidExpression, ArithmeticError, ValueError) as exc:
+        except (InvalidExpression, ArithmeticError, ValueError, NameError) as exc:
             raise ConfigError(
                 f"{self.config.where('rules', rule.index - 1, 'when')}: rule {rule.index} '{rule.name}' "
                 f"cannot be evaluated for {member.source} ({member.id}): {exc}"
@@ -145,8 +165,9 @@ class RuleSet:
             reason = EXPLANATIONS["zh"]["override"].format(label=label)
             return Assignment(member.plan, reason, "override", label=label)
         inferred = member.inferred.get("mobility")
+        names = self.names_for(member)
         for rule in self.rules:
-            if self.matches(rule, member):
+            if self.matches(rule, member, names):
                 return Assignment(rule.plan, rule.reason, "rule", rule.name, inferred=inferred)
         return Assignment(self.config.default_plan, self.config.default_reason, "default", inferred=inferred)
 

@@ -1,4 +1,4 @@
-"""Make the township roster of tests/data: 172 floating members of the fictional 青山镇 in 江苏省盐城市
+"""Make the township roster of tests/data/rosters: 172 floating members of the fictional 青山镇 in 江苏省盐城市
 大丰区, as the organizers' office exports it, in four files with the same rows:
 
 - ``township.xlsx``: a title row merged over the table, the header, 172 members, two lines under
@@ -12,7 +12,7 @@ The 流动类型 column speaks the statistics tables' words (跨省流动, 省�
 workspace's ``organization.home``. The 31 freight drivers (18 %) have ``流动`` and ``货运途中（…）``.
 ``township-expected.csv`` holds the class a person would give each member, for the tests.
 
-    python tests/data/make_township.py      # needs openpyxl (a packgen dependency) and LibreOffice
+    python tests/data/rosters/make_township.py      # needs openpyxl (a packgen dependency) and LibreOffice
 """
 
 from __future__ import annotations

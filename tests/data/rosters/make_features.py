@@ -1,4 +1,4 @@
-"""Make tests/data/features.{xls,ods,xlsb}: one small roster with what the spreadsheet reader must
+"""Make tests/data/rosters/features.{xls,ods,xlsb}: one small roster with what the spreadsheet reader must
 handle, in the formats other than .xlsx (the .xlsx cases are made by the tests themselves).
 
 Sheet 1 '说明' is hidden; sheet 2 '花名册': a title row merged over the table, a header of two rows
@@ -8,7 +8,7 @@ of formulas: =1/0 (#DIV/0!), =NA() (#N/A), text, a number. LibreOffice saves it 
 (calculating the formulas); the .xlsb is written by pyxlsbwriter, which has no merged cells or
 number formats.
 
-    python tests/data/make_features.py      # needs LibreOffice; pyxlsbwriter for the .xlsb
+    python tests/data/rosters/make_features.py      # needs LibreOffice; pyxlsbwriter for the .xlsb
 """
 
 from __future__ import annotations
