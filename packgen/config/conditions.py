@@ -271,6 +271,24 @@ class _SafeArithmetic(ast.NodeTransformer):
         return node
 
 
+def compile_first_match(trees: list[ast.Expr]) -> Callable[[dict[str, Any]], int]:
+    """One function for conditions in order: the position of the first that holds, or -1. One
+    evaluation for each member instead of one for each rule; a condition that raises (TypeError:
+    ``age >= 65`` without an age) raises here, and the caller asks the rules one by one."""
+    import copy
+
+    chain: ast.expr = ast.Constant(-1)
+    for index in range(len(trees) - 1, -1, -1):
+        test = _SafeArithmetic().visit(copy.deepcopy(trees[index].value))
+        chain = ast.IfExp(test=test, body=ast.Constant(index), orelse=chain)
+    code = compile(ast.fix_missing_locations(ast.Expression(body=chain)), "<rules>", "eval")
+
+    def first(names: dict[str, Any]) -> int:
+        return int(eval(code, _GLOBALS, names))  # noqa: S307 - allow-listed expressions, no builtins
+
+    return first
+
+
 def compile_condition(tree: ast.Expr) -> Callable[[dict[str, Any]], Any]:
     """A condition checked by :func:`parse_condition` as a function of the member's fields, which
     evaluates as simpleeval does (same operators, same guarded ``+`` and ``*``) but as Python

@@ -169,7 +169,7 @@ class RowReader:
         except ValueError as exc:
             if fld == "mobility" and choice_key(text) in VAGUE_MOBILITY:
                 return _VAGUE, text, None
-            return _REFUSED, exc, True
+            return _REFUSED, exc.with_traceback(None), True  # kept: no frames (and no cycle) with it
         if fld == "birth" and _JANUARY.fullmatch(text):
             return (
                 _VALUE,
@@ -212,7 +212,7 @@ class RowReader:
                     location, location_column, self.settings.home, self.custom_mobility, mobility_column
                 )
             except ValueError as refused:
-                self._places[key] = refused
+                self._places[key] = refused.with_traceback(None)
         found = self._places[key]
         if isinstance(found, ValueError):
             if vague is not None or self.settings.home:

@@ -57,7 +57,11 @@ def table_from_records(
     filled: list[int] = []  #: filled cells of each row
     used = 0  #: rows with something in them: empty rows a sheet formats down to row 250,000 do not count
     for record in records:
-        values = list(record[: limits.MAX_COLUMNS])
+        values = (
+            record
+            if type(record) is list and len(record) <= limits.MAX_COLUMNS
+            else list(record[: limits.MAX_COLUMNS])
+        )
         count = len(values) - values.count(None) if blanks_are_none else _roughly_filled(values)
         used += count > 0
         if used > limits.MAX_ROWS + 1:
@@ -89,17 +93,21 @@ def table_from_records(
                     line[column - 1] = value
             filled[number - 1] = filled_cells(line)
     table = Table(path=path, headers=_headers(header), header_row=start + 1)
-    width = len(table.headers)
+    headers = table.headers
+    width = len(headers)
+    append = table.rows.append
     for index in range(start + 1, len(rows)):
-        values = rows[index]
         if not filled[index]:
+            continue
+        values = rows[index]
+        rows[index] = []  # its cells go into the row's dict
+        if len(values) == width:  # most rows: as wide as the header
+            append(Row(index + 1, dict(zip(headers, values, strict=True)), []))
             continue
         if len(values) < width:
             values += [None] * (width - len(values))
-        cells = dict(zip(table.headers, values, strict=False))  # values past the headers: overflow
-        overflow = [v for v in values[width:] if not is_blank(v)] if len(values) > width else []
-        table.rows.append(Row(number=index + 1, cells=cells, overflow=overflow))
-        rows[index] = []  # its cells are in the row's dict now
+        overflow = [v for v in values[width:] if not is_blank(v)]
+        append(Row(index + 1, dict(zip(headers, values, strict=False)), overflow))  # the rest: overflow
     return table
 
 

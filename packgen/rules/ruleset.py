@@ -15,14 +15,18 @@ from typing import Any, Literal
 
 from simpleeval import InvalidExpression
 
-from packgen.config.conditions import DERIVED, FUNCTIONS, TEXT_FIELDS, compile_condition, parse_condition
+from packgen.config.conditions import (
+    DERIVED,
+    FUNCTIONS,
+    compile_condition,
+    compile_first_match,
+    parse_condition,
+)
 from packgen.config.schema import Config, PlanKey, Rule
 from packgen.errors import ConfigError
 from packgen.roster.members import FIELDS, Inference, Member
 
 _NUMBER = re.compile(r"-?\d+(\.\d+)?")
-#: the member's fields a rule reads (its own plan is an override, not a field to test)
-_RULE_FIELDS = tuple(f for f in FIELDS if f != "plan")
 
 
 #: How an explanation reads, per booklet language: a rule's name and reason, or the member's own choice.
@@ -98,9 +102,10 @@ class RuleSet:
         self._used = {
             node.id for rule in self.rules for node in ast.walk(rule.tree) if isinstance(node, ast.Name)
         } & (self.known - FUNCTIONS.keys())
-        self._used_fields = [key for key in _RULE_FIELDS if key in self._used]
-        self._used_text = [key for key in TEXT_FIELDS if key in self._used]
         self._used_extra = [key for key in self._used if key not in FIELDS and key not in DERIVED]
+        self._uses_age, self._uses_birth = "age" in self._used, "birth" in self._used
+        self._blank: dict[str, Any] = dict.fromkeys(self._used)
+        self._first_match = compile_first_match([rule.tree for rule in self.rules])
 
     def _compile(self, index: int, rule: Rule) -> CompiledRule:
         where = f"{self.config.where('rules', index - 1, 'when')}: rule {index} '{rule.name}'"
@@ -129,22 +134,16 @@ class RuleSet:
         return f'"{name}（…）": {name}'
 
     def names_for(self, member: Member) -> dict[str, Any]:
-        """The names the rules use, as they see them for ``member``."""
-        names: dict[str, Any] = dict.fromkeys(self._used)
+        """The names the rules use, as they see them for ``member`` (and the member's other fields)."""
+        names = self._blank.copy()
+        names.update(member.__dict__)  # the fields as they are: text fields are "" when empty
         extra = member.extra
         for key in self._used_extra:
-            if key in extra:
-                names[key] = _number_or_text(extra[key])
-        for key in self._used_fields:
-            names[key] = getattr(member, key)
-        for key in self._used_text:
-            names[key] = names[key] or ""
-        if "age" in names:
+            names[key] = _number_or_text(extra[key]) if key in extra else None
+        if self._uses_age:
             names["age"] = member.age(self.config.training.start)
-        if "birth" in names:
-            names["birth"] = (
-                member.birth.isoformat() if member.birth else None
-            )  # birth < "1960" compares as text
+        if self._uses_birth:  # birth < "1960" compares as text
+            names["birth"] = member.birth.isoformat() if member.birth else None
         return names
 
     def matches(self, rule: CompiledRule, member: Member, names: dict[str, Any] | None = None) -> bool:
@@ -166,9 +165,13 @@ class RuleSet:
             return Assignment(member.plan, reason, "override", label=label)
         inferred = member.inferred.get("mobility")
         names = self.names_for(member)
-        for rule in self.rules:
-            if self.matches(rule, member, names):
-                return Assignment(rule.plan, rule.reason, "rule", rule.name, inferred=inferred)
+        try:
+            first = self._first_match(names)
+        except Exception:  # one rule cannot be evaluated for this member: ask them one by one
+            first = next((r.index - 1 for r in self.rules if self.matches(r, member, names)), -1)
+        if first >= 0:
+            rule = self.rules[first]
+            return Assignment(rule.plan, rule.reason, "rule", rule.name, inferred=inferred)
         return Assignment(self.config.default_plan, self.config.default_reason, "default", inferred=inferred)
 
     def trace(self, member: Member) -> list[RuleCheck]:
