@@ -276,3 +276,20 @@ def test_the_reason_in_plan_preview_and_booklet_says_where_the_class_came_from(r
     assert (preview["reason"], preview["inferred"]) == (reason, plan["inferred"])
     assert note in run("preview", "A1").stdout.replace("\n", "").replace(" ", "").replace("│", "")
     assert note in "".join(pdftotext(tmp_path / "a1.pdf").split())
+
+
+def test_init_documents_home_and_values_and_the_example_lines_work(run, tmp_path: Path) -> None:
+    assert run("init", "ws").exit_code == 0
+    config = tmp_path / "ws" / "packgen.yaml"
+    text = config.read_text(encoding="utf-8")
+    assert "  # home: 江苏省盐城市大丰区\n" in text
+    assert "values: {}\n#   mobility:\n#     北漂: out_of_province\n#     迪拜: abroad\n" in text
+    text = text.replace("  # home:", "  home:").replace("values: {}\n#   mobility:\n#     北漂: out_of_province\n",
+                                                      "values:\n  mobility:\n    北漂: out_of_province\n")  # fmt: skip
+    config.write_text(text, encoding="utf-8")
+    (tmp_path / "ws" / "profiles" / "roster.csv").write_text(
+        "党员编号,姓名,流动类型\nA1,张三,北漂\n", encoding="utf-8"
+    )
+    result = run("plan", "--json", "-c", config, tmp_path / "ws" / "profiles" / "roster.csv")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["members"][0]["fields"]["mobility"] == "out_of_province"
