@@ -7,11 +7,17 @@ generates a realistic roster of N members in a scratch workspace and times, in o
 (a) a shell-style loop calling the ``weasyprint`` command once per member on the HTML packgen renders;
 (b) a loop calling WeasyPrint in one Python process (``HTML(...).write_pdf()`` per member);
 (c) ``packgen build`` with default options into a fresh output folder;
-(d) the same ``packgen build`` again with nothing changed.
+(d) the same ``packgen build`` again with nothing changed;
+(e) a loop calling Typst in one process (the ``typst`` Python binding, one reused ``Compiler``) on a
+    booklet of the same kind (``benchmarks/typst/``: same page size, fonts, text per page, tables and
+    record sheets), what an engineer would pick instead today. Typst is installed for the benchmark
+    only, into ``benchmarks/.typst-venv``; it lays out on all CPUs, as it does by default.
 
 (a) and (b) take seconds per booklet, so by default they run on the first ``--baseline-members``
 members and their per-booklet cost is extrapolated to N (the output says so). (c) and (d) always
-build all N. It prints booklets per second, the ratios (a)/(c), (b)/(c), (c)/(d) and the peak
+build all N, and (e) all N. It prints booklets per second, milliseconds per page and pages per second
+per core (pages read back from each PDF: a Typst booklet runs a page shorter, it sets Chinese
+punctuation tighter), the ratios (a)/(c), (b)/(c) per booklet, (e)/(c) per page, (c)/(d), and the peak
 memory of (c), and writes them to ``benchmarks/results/latest.json``.
 
 ``--only-build`` skips (a), (b) and (d): ``--members 1000 --only-build`` checks that memory stays flat.
@@ -22,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import importlib.util
 import json
 import os
 import platform
@@ -175,6 +182,28 @@ class TreeMemory:
         return self.rss, self.pss
 
 
+def pdf_pages(folder: Path) -> int:
+    """All the pages of the PDFs in ``folder``."""
+    import pikepdf
+
+    total = 0
+    for path in sorted(folder.glob("*.pdf")):
+        with pikepdf.Pdf.open(path) as pdf:
+            total += len(pdf.pages)
+    return total
+
+
+def typst_loop(workspace: Path, folder: Path, count: int) -> dict[str, Any]:
+    """(e): benchmarks/typst/loop.py's Typst loop on the first ``count`` members of ``workspace``."""
+    spec = importlib.util.spec_from_file_location(
+        "packgen_bench_typst", ROOT / "benchmarks" / "typst" / "loop.py"
+    )
+    assert spec and spec.loader
+    loop = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(loop)
+    return dict(loop.run_typst_loop(loop.booklet_members(workspace, count), folder))
+
+
 def run_build(workspace: Path, output: Path, jobs: int) -> dict[str, Any]:
     """One ``packgen build`` as a user runs it; wall time and peak memory of its process tree."""
     command = [sys.executable, "-m", "packgen", "build", "profiles", "-o", str(output), "--quiet"]
@@ -255,7 +284,8 @@ def main() -> None:
     parser.add_argument("--baseline-members", type=int, default=20, help="members timed for (a) and (b)")
     parser.add_argument("--jobs", type=int, default=0, help="packgen build -j (default: packgen's own)")
     parser.add_argument("--only-build", action="store_true", help="time (c) and its memory only")
-    parser.add_argument("--no-baselines", action="store_true", help="skip (a) and (b)")
+    parser.add_argument("--no-baselines", action="store_true", help="skip (a), (b) and (e)")
+    parser.add_argument("--no-typst", action="store_true", help="skip (e), the Typst loop")
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it (default: a temp folder)")
     parser.add_argument("--json", type=Path, default=RESULTS, help=f"where to write results ({RESULTS})")
     args = parser.parse_args()
@@ -291,29 +321,81 @@ def main() -> None:
                 out = folder / f"pdf-{key}"
                 out.mkdir()
                 seconds = func(files, base_url, out)
-                per = seconds / k
+                per, pages = seconds / k, pdf_pages(out)
                 result[key] = {"label": label, "timed_members": k, "seconds": seconds, "per_booklet": per,
-                               "booklets_per_second": 1 / per, "extrapolated_seconds_for_n": per * n}  # fmt: skip
+                               "booklets_per_second": 1 / per, "extrapolated_seconds_for_n": per * n,
+                               "pages": pages, "per_page_ms": 1000 * seconds / pages,
+                               "pages_per_second_per_core": pages / seconds, "cores": 1}  # fmt: skip
                 rows.append(
-                    (f"({key}) {label}", k, seconds, 1 / per, f"x{n / k:g} extrapolated" if k < n else "")
+                    (
+                        f"({key}) {label}",
+                        k,
+                        seconds,
+                        1 / per,
+                        1000 * seconds / pages,
+                        pages / seconds,
+                        f"x{n / k:g} extrapolated" if k < n else "",
+                    )
                 )
+        if not (args.only_build or args.no_baselines or args.no_typst):
+            typst = typst_loop(workspace, folder / "typst", n)
+            cores = len(os.sched_getaffinity(0))
+            pages = int(typst["pages"])
+            result["e"] = {"label": "Typst loop in one process", "seconds": typst["seconds"],
+                           "per_booklet": typst["seconds"] / n, "booklets_per_second": n / typst["seconds"],
+                           "pages": pages, "per_page_ms": 1000 * typst["seconds"] / pages,
+                           "pages_per_second_per_core": pages / typst["seconds"] / cores, "cores": cores,
+                           "typst": {k: v for k, v in typst.items() if k not in ("pages", "folder")}}  # fmt: skip
+            rows.append(("(e) Typst loop in one process", n, typst["seconds"], n / typst["seconds"],
+                         1000 * typst["seconds"] / pages, pages / typst["seconds"] / cores,
+                         f"typst {typst.get('typst_version', '?')}, all {cores} CPUs"))  # fmt: skip
         build = run_build(workspace, folder / "output", args.jobs)
-        result["c"] = {"label": "packgen build", "seconds": build["seconds"],
+        built_pages = sum(
+            m["pages"] for m in json.loads((folder / "output" / "manifest.json").read_text())["members"]
+        )
+        cores = args.jobs or len(os.sched_getaffinity(0))
+        result["c"] = {"label": "packgen build", "seconds": build["seconds"], "pages": built_pages,
+                       "per_page_ms": 1000 * build["seconds"] / built_pages, "cores": cores,
+                       "pages_per_second_per_core": built_pages / build["seconds"] / cores,
                        "per_booklet": build["seconds"] / n, "booklets_per_second": n / build["seconds"],
                        "peak_tree_rss_mb": build["peak_tree_rss_mb"],
                        "peak_tree_pss_mb": build["peak_tree_pss_mb"],
                        "peak_pss_mb_by_booklets_done": build["pss_timeline"]}  # fmt: skip
-        rows.append(("(c) packgen build", n, build["seconds"], n / build["seconds"], ""))
+        rows.append(
+            (
+                "(c) packgen build",
+                n,
+                build["seconds"],
+                n / build["seconds"],
+                1000 * build["seconds"] / built_pages,
+                built_pages / build["seconds"] / cores,
+                f"{cores} workers",
+            )
+        )
         if not args.only_build:
             again = run_build(workspace, folder / "output", args.jobs)
             result["d"] = {"label": "packgen build, nothing changed", "seconds": again["seconds"],
                            "booklets_per_second": n / again["seconds"]}  # fmt: skip
-            rows.append(("(d) packgen build again, no change", n, again["seconds"], n / again["seconds"], ""))
+            rows.append(
+                (
+                    "(d) packgen build again, no change",
+                    n,
+                    again["seconds"],
+                    n / again["seconds"],
+                    None,
+                    None,
+                    "",
+                )
+            )
             c_per = build["seconds"] / n
             ratios = {"c/d": build["seconds"] / again["seconds"]}
             if not args.no_baselines:
                 ratios["a/c"] = result["a"]["per_booklet"] / c_per  # type: ignore[index]
                 ratios["b/c"] = result["b"]["per_booklet"] / c_per  # type: ignore[index]
+                ratios["a/c per page"] = result["a"]["per_page_ms"] / result["c"]["per_page_ms"]  # type: ignore[index]
+                ratios["b/c per page"] = result["b"]["per_page_ms"] / result["c"]["per_page_ms"]  # type: ignore[index]
+            if "e" in result:
+                ratios["e/c per page"] = result["e"]["per_page_ms"] / result["c"]["per_page_ms"]  # type: ignore[index]
             result["ratios"] = ratios
         result["peak_memory_mb_c"] = {"pss": build["peak_tree_pss_mb"], "rss": build["peak_tree_rss_mb"]}
         result["largest_child_maxrss_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
@@ -321,9 +403,10 @@ def main() -> None:
         if not args.keep:
             shutil.rmtree(folder, ignore_errors=True)
 
-    print(f"{'':42} {'members':>8} {'seconds':>9} {'booklets/s':>11}")
-    for name, members, seconds, rate, note in rows:
-        print(f"{name:42} {members:>8} {seconds:>9.1f} {rate:>11.2f}  {note}")
+    print(f"{'':42} {'members':>8} {'seconds':>9} {'booklets/s':>11} {'ms/page':>8} {'pages/s/core':>13}")
+    for name, members, seconds, rate, per_page, per_core, note in rows:
+        page = f"{per_page:>8.2f} {per_core:>13.1f}" if per_page is not None else f"{'':>8} {'':>13}"
+        print(f"{name:42} {members:>8} {seconds:>9.1f} {rate:>11.2f} {page}  {note}")
     for name, value in dict(result.get("ratios", {})).items():  # type: ignore[call-overload]
         print(f"ratio {name}: {value:.1f}")
     memory = result["peak_memory_mb_c"]

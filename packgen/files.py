@@ -17,24 +17,36 @@ def temp_name(path: Path) -> Path:
 
 
 @contextlib.contextmanager
-def atomic_output(path: Path, before_rename: Callable[[], None] | None = None) -> Iterator[BinaryIO]:
+def atomic_output(
+    path: Path, before_rename: Callable[[], None] | None = None, *, sync: bool = True
+) -> Iterator[BinaryIO]:
     """A file to write ``path`` through: written under :func:`temp_name`, synced, then renamed.
 
-    ``before_rename`` runs once the data is on disk and before the file takes its real name (the
-    build records the booklet in its journal there).
+    ``before_rename`` runs once the data is written and before the file takes its real name (the
+    build records the booklet in its journal there). ``sync=False`` leaves flushing to disk to the
+    system (a build syncs its booklets once, after the last: :func:`sync_all`); a file the power cut
+    short is then found by its sha256 on the next build and made again.
     """
     tmp = temp_name(path)
     try:
         with open(tmp, "wb") as handle:
             yield handle
             handle.flush()
-            os.fsync(handle.fileno())
+            if sync:
+                os.fsync(handle.fileno())
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     if before_rename is not None:
         before_rename()
     os.replace(tmp, path)
+
+
+def sync_all() -> None:
+    """Flush every file written so far to disk (where the system can: not on Windows)."""
+    sync = getattr(os, "sync", None)
+    if sync is not None:
+        sync()
 
 
 def write_atomic(path: Path, data: bytes) -> None:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up packgen on a Debian-like machine: system libraries WeasyPrint needs, a CJK font, and a
 # virtual environment in .venv with packgen installed. Safe to run again; it installs only what is
-# missing. Usage: scripts/setup.sh [--test]   (--test adds the test tools and poppler-utils)
+# missing. Usage: scripts/setup.sh [--test]   (--test adds the test tools and Chromium)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,9 +9,11 @@ want_test=0
 [ "${1:-}" = "--test" ] && want_test=1
 
 # Pango (with HarfBuzz and its subset library: without it CJK fonts subset ~20x slower),
-# fontconfig, and a font that covers Chinese. poppler-utils (pdftotext, pdffonts, pdftoppm) for tests.
-packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 fontconfig fonts-noto-cjk)
-[ "$want_test" = 1 ] && packages+=(poppler-utils)
+# fontconfig, and a font that covers Chinese. poppler-utils (pdftoppm, pdftotext): `packgen serve`
+# shows booklet pages with them, and the tests read PDFs back with them (pdffonts too).
+# Chromium for the tests only: the browser tests of `packgen serve` drive it with Playwright.
+packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 fontconfig fonts-noto-cjk poppler-utils)
+[ "$want_test" = 1 ] && packages+=(chromium)
 
 missing=()
 for pkg in "${packages[@]}"; do

@@ -128,3 +128,11 @@ def qr_matrix_on_page(pdf: Path, page: int, caption: str, size: int, tmp: Path) 
         ]
         for j in range(size)
     ]
+
+
+def page_images(pdf: Path) -> list[bytes]:
+    """Each page of ``pdf`` as poppler draws it (greyscale, 40 dpi), to compare two PDFs page by page."""
+    folder = pdf.with_suffix("")
+    folder.mkdir()
+    subprocess.run(["pdftoppm", "-r", "40", "-gray", str(pdf), str(folder / "p")], check=True)
+    return [path.read_bytes() for path in sorted(folder.iterdir())]

@@ -25,7 +25,7 @@ from pypdf import PdfReader
 
 from packgen.build import BuildOptions
 from packgen.build.lock import output_lock
-from packgen.build.selection import in_shard, parse_shard
+from packgen.build.selection import in_shard, parse_shard, shard_from_environment
 from packgen.build.workers import WORKER_DIED
 from packgen.errors import UsageError
 
@@ -170,10 +170,18 @@ def test_shards_merged_equal_one_unsharded_build(run, tmp_path: Path, monkeypatc
     assert list(scratch.iterdir()) == []  # nothing in the temporary folder
     assert not (tmp_path / "whole" / ".packgen-shared").exists()  # the workers' shared parts are gone
     shards = []
-    for k in (1, 2, 3):
-        result = run("build", "-o", tmp_path / f"shard-{k}", "-j", "1", "--shard", f"{k}/3", "--quiet")
+    for k in (1, 2, 3):  # as GitLab CI runs a job with parallel: 3
+        monkeypatch.setenv("CI_NODE_INDEX", str(k))
+        monkeypatch.setenv("CI_NODE_TOTAL", "3")
+        result = run("build", "-o", tmp_path / f"shard-{k}", "-j", "1", "--shard", "auto")
         assert result.exit_code == 0, result.output
+        assert (
+            result.stderr.splitlines()[0]
+            == f"note: building shard {k}/3 from GitLab CI (CI_NODE_INDEX={k}, CI_NODE_TOTAL=3)"
+        )
         shards.append({e["id"] for e in manifest(tmp_path / f"shard-{k}")["members"]})
+    monkeypatch.delenv("CI_NODE_INDEX")
+    monkeypatch.delenv("CI_NODE_TOTAL")
     assert sum(len(s) for s in shards) == 7 and set.union(*shards) == {m[0] for m in MEMBERS[:7]}
     assert all(manifest(tmp_path / f"shard-{k}")["shard"] == f"{k}/3" for k in (1, 2, 3))
 
@@ -353,6 +361,69 @@ def test_no_change_rerun_does_not_import_weasyprint(tmp_path: Path) -> None:
     assert second.stdout.strip() == "['unchanged'] False", second.stderr
 
 
+@pytest.mark.parametrize(
+    ("environ", "shard", "said"),
+    [
+        ({"PACKGEN_SHARD": " 2/5 "}, (2, 5), "PACKGEN_SHARD=2/5"),
+        ({"CI_NODE_INDEX": "3", "CI_NODE_TOTAL": "4"}, (3, 4), "GitLab CI (CI_NODE_INDEX=3, CI_NODE_TOTAL=4)"),
+        ({"JOB_COMPLETION_INDEX": "0", "PACKGEN_SHARDS": "8"}, (1, 8),
+         "a Kubernetes Indexed Job (JOB_COMPLETION_INDEX=0, PACKGEN_SHARDS=8)"),
+        ({"SLURM_ARRAY_TASK_ID": "7", "SLURM_ARRAY_TASK_COUNT": "4", "SLURM_ARRAY_TASK_MIN": "1",
+          "SLURM_ARRAY_TASK_STEP": "2"}, (4, 4), "a Slurm job array (SLURM_ARRAY_TASK_ID=7, SLURM_ARRAY_TASK_COUNT=4)"),
+        ({"SLURM_ARRAY_TASK_ID": "0", "SLURM_ARRAY_TASK_COUNT": "2"}, (1, 2),
+         "a Slurm job array (SLURM_ARRAY_TASK_ID=0, SLURM_ARRAY_TASK_COUNT=2)"),
+        # PACKGEN_SHARD first: it overrides what a scheduler sets
+        ({"PACKGEN_SHARD": "1/2", "CI_NODE_INDEX": "3", "CI_NODE_TOTAL": "4"}, (1, 2), "PACKGEN_SHARD=1/2"),
+    ],
+)  # fmt: skip
+def test_shard_auto_reads_the_schedulers_environment(
+    environ: dict[str, str], shard: tuple[int, int], said: str
+) -> None:
+    assert shard_from_environment(environ) == (shard, f"shard {shard[0]}/{shard[1]} from {said}")
+
+
+@pytest.mark.parametrize(
+    ("environ", "error"),
+    [
+        ({}, "--shard auto: no scheduler's shard in the environment; looked for PACKGEN_SHARD=K/N "
+         "(PACKGEN_SHARD); CI_NODE_INDEX and CI_NODE_TOTAL (GitLab CI parallel:); JOB_COMPLETION_INDEX, "
+         "with the completions in PACKGEN_SHARDS (a Kubernetes Indexed Job); SLURM_ARRAY_TASK_ID and "
+         "SLURM_ARRAY_TASK_COUNT (a Slurm job array). Run the build as one of N parallel jobs, or give --shard K/N"),
+        ({"CI_NODE_INDEX": "2"}, "--shard auto: CI_NODE_TOTAL is not set (GitLab CI's parallel: sets both)"),
+        ({"JOB_COMPLETION_INDEX": "1"}, "--shard auto: JOB_COMPLETION_INDEX is set (a Kubernetes Indexed Job) "
+         "but PACKGEN_SHARDS is not; set PACKGEN_SHARDS to the Job's completions in its pod template"),
+        ({"JOB_COMPLETION_INDEX": "4", "PACKGEN_SHARDS": "4"}, "--shard auto: a Kubernetes Indexed Job "
+         "(JOB_COMPLETION_INDEX=4, PACKGEN_SHARDS=4) gives shard 5 of 4; K must be between 1 and N"),
+        ({"CI_NODE_INDEX": "one", "CI_NODE_TOTAL": "3"}, "--shard auto: CI_NODE_INDEX='one' is not a whole number"),
+        ({"SLURM_ARRAY_TASK_ID": "4", "SLURM_ARRAY_TASK_COUNT": "3", "SLURM_ARRAY_TASK_STEP": "3"},
+         "--shard auto: SLURM_ARRAY_TASK_ID=4 is not one of the array's tasks (SLURM_ARRAY_TASK_MIN=0, "
+         "SLURM_ARRAY_TASK_STEP=3)"),
+        ({"PACKGEN_SHARD": "4/3"}, "PACKGEN_SHARD 4/3: K must be between 1 and N (here 1 to 3)"),
+    ],
+)  # fmt: skip
+def test_shard_auto_says_what_is_missing(environ: dict[str, str], error: str) -> None:
+    with pytest.raises(UsageError) as refused:
+        shard_from_environment(environ)
+    assert str(refused.value) == error
+
+
+def test_shard_auto_without_a_scheduler_is_refused_before_anything_is_built(
+    run, tmp_path: Path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    make_workspace(tmp_path, MEMBERS[:2])
+    for name in (
+        "PACKGEN_SHARD",
+        "CI_NODE_INDEX",
+        "CI_NODE_TOTAL",
+        "JOB_COMPLETION_INDEX",
+        "SLURM_ARRAY_TASK_ID",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    result = run("build", "--shard", "auto", "-o", tmp_path / "out")
+    assert result.exit_code == 2 and result.stderr.startswith("error: --shard auto: no scheduler's shard")
+    assert not (tmp_path / "out").exists()
+
+
 def test_example_ci_workflow_shards_and_merges() -> None:
     import yaml
 
@@ -363,6 +434,24 @@ def test_example_ci_workflow_shards_and_merges() -> None:
     assert "packgen build --shard ${{ matrix.shard }}/${{ env.SHARDS }}" in steps
     assert "packgen merge shards/shard-* -o print-run" in steps
     assert workflow["jobs"]["merge"]["needs"] == "shard"
+
+
+def test_example_gitlab_and_kubernetes_jobs_shard_with_auto_and_merge() -> None:
+    import yaml
+
+    gitlab = yaml.safe_load((ROOT / "examples" / "ci" / "gitlab-ci.yml").read_text(encoding="utf-8"))
+    assert gitlab["shard"]["parallel"] == 4 and gitlab["merge"]["needs"] == ["shard"]
+    assert "packgen build --shard auto -o out/shard-$CI_NODE_INDEX" in " ".join(gitlab["shard"]["script"])
+    assert "packgen merge out/shard-* -o print-run" in " ".join(gitlab["merge"]["script"])
+    shards, merge = yaml.safe_load_all(
+        (ROOT / "examples" / "ci" / "k8s-indexed-job.yaml").read_text(encoding="utf-8")
+    )
+    spec = shards["spec"]
+    assert spec["completionMode"] == "Indexed" and spec["completions"] == spec["parallelism"] == 8
+    (container,) = spec["template"]["spec"]["containers"]
+    assert {"name": "PACKGEN_SHARDS", "value": str(spec["completions"])} in container["env"]
+    assert "packgen build --shard auto" in container["args"][0]
+    assert "packgen merge /work/out/shard-*" in merge["spec"]["template"]["spec"]["containers"][0]["args"][0]
 
 
 def test_a_killed_worker_fails_its_booklets_and_the_rest_build(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ import re
 import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 from conftest import ROOT, requires_poppler
 from pypdf import PdfReader, PdfWriter
@@ -16,7 +17,8 @@ from pypdf import PdfReader, PdfWriter
 from packgen.build import read_and_assign
 from packgen.config import load_config
 from packgen.content.plans import booklet_content
-from packgen.render import Renderer, compose
+from packgen.render import Renderer, compose, margins
+from packgen.render.shared_cache import SharedCache
 
 pytestmark = requires_poppler
 
@@ -73,10 +75,12 @@ def fast_and_full(config, content, tmp_path: Path, renderer: Renderer | None = N
 def test_fast_booklets_read_like_full_renders(tmp_path: Path) -> None:
     config = load_config(workspace=tmp_path)
     renderer = Renderer(config)
+    lengths = set()
     for content in contents(config, PLAN_MEMBERS):
         fast, full = fast_and_full(config, content, tmp_path, renderer)
         fast_pages, full_pages = pages_text(tmp_path / "fast.pdf"), pages_text(tmp_path / "full.pdf")
         assert len(fast_pages) == len(full_pages) >= 20
+        lengths.add(len(fast_pages))
         for number, (got, want) in enumerate(zip(fast_pages, full_pages, strict=True), start=1):
             assert got == want, f"{content.member.id} page {number} differs"
         assert outline(fast) == outline(full)
@@ -89,7 +93,8 @@ def test_fast_booklets_read_like_full_renders(tmp_path: Path) -> None:
         assert content.member.name in chapter_page and f"共 {len(fast_pages)} 页" in chapter_page
     # the default pages are the same on both sides: each distinct run was rendered once, for one
     # side; the table of contents (it links elsewhere in the booklet) once as it first came, then
-    # once for its place, the same for all members on one plan
+    # once for its place, the same for all members on one plan; and the page numbers once for each
+    # length of booklet
     runs: set[str] = set()
     linking: set[str] = set()
     for content in contents(config, PLAN_MEMBERS):
@@ -97,7 +102,25 @@ def test_fast_booklets_read_like_full_renders(tmp_path: Path) -> None:
         for run in range(len(booklet.runs)):
             (linking if booklet.targets[run] else runs).add(booklet.run_html(run))
     assert linking and len(runs) >= 4
-    assert len(renderer._shared) == len(runs) + 2 * len(linking)
+    assert len(renderer._shared) == len(runs) + 2 * len(linking) + len(lengths)
+
+
+def test_fast_booklets_of_the_custom_template_example_read_like_full_renders(tmp_path: Path) -> None:
+    # a page added after the letter, a stylesheet of its own and an image from the workspace
+    example = ROOT / "examples" / "custom-template"
+    config = load_config(workspace=example)
+    _, assigned = read_and_assign(config, [example / "profiles"])
+    firsts = {a.plan: (m, a) for m, a in reversed(assigned)}
+    assert len(firsts) == 3
+    renderer = Renderer(config)
+    for member, assignment in firsts.values():
+        content = booklet_content(config, member, assignment)
+        fast, _ = fast_and_full(config, content, tmp_path, renderer)
+        fast_pages, full_pages = pages_text(tmp_path / "fast.pdf"), pages_text(tmp_path / "full.pdf")
+        assert len(fast_pages) == len(full_pages) >= 20
+        assert fast_pages == full_pages, f"{member.id}: the fast booklet differs from the whole render"
+        assert "支部书记寄语" in " ".join(w for w, _, _ in fast_pages[2])
+    assert renderer.fallbacks == 0 and not any(renderer._breaches.values()) and len(renderer._shared) >= 4
 
 
 def test_render_workers_of_one_build_render_each_shared_run_once(tmp_path: Path) -> None:
@@ -120,7 +143,7 @@ def test_render_workers_of_one_build_render_each_shared_run_once(tmp_path: Path)
 
 
 def test_a_shared_folder_that_is_gone_costs_time_not_the_booklet(tmp_path: Path) -> None:
-    cache = compose.SharedCache(folder=tmp_path / "removed")
+    cache = SharedCache(folder=tmp_path / "removed")
     made: list[str] = []
 
     def render(html: str) -> compose.SharedPart:
@@ -318,3 +341,85 @@ def test_styles_a_template_puts_in_the_body_reach_the_shared_pages(tmp_path: Pat
     (content,) = contents(config, ("QS0036",))
     fast_and_full(config, content, tmp_path)
     assert pages_text(tmp_path / "fast.pdf") == pages_text(tmp_path / "full.pdf")
+
+
+def _documents(renderer: Renderer) -> list[int]:
+    """Records the page count of every document ``renderer`` lays out from now on."""
+    pages: list[int] = []
+    document = renderer._document
+
+    def counted(html: str):  # type: ignore[no-untyped-def]
+        laid_out = document(html)
+        pages.append(len(laid_out.pages))
+        return laid_out
+
+    renderer._document = counted  # type: ignore[method-assign]
+    return pages
+
+
+def test_the_member_pages_are_laid_out_alone_and_the_margins_drawn_on_the_shared_pages(
+    tmp_path: Path,
+) -> None:
+    config = load_config(workspace=tmp_path)
+    renderer = Renderer(config)
+    _, assigned = read_and_assign(config, [ROOT / "profiles"])
+    online = [m.id for m, a in assigned if a.plan == "online" and m.id != "QS0004"]
+    first, second = contents(config, ("QS0004", online[0]))  # two online members, one after the other
+    renderer.pdf(first)
+    laid_out = _documents(renderer)
+    (tmp_path / "fast.pdf").write_bytes(renderer.pdf(second))
+    pages = pages_text(tmp_path / "fast.pdf")
+    assert len(laid_out) == 1 and laid_out[0] <= 8 < 30 <= len(pages)  # cover, letter, contacts, stand-ins
+    for number, words in enumerate(pages[1:], start=2):  # the name, the plan, the page numbers: every page
+        header = {w for w, _, y in words if y < 50}  # the running header, above the page's text
+        assert header == {second.member.name, "线上联学"}, (number, header)
+        assert f"第 {number} 页 / 共 {len(pages)} 页" in " ".join(w for w, _, _ in words)
+
+
+MIXED_MARGINS = """{% block head %}<style>
+@page { @bottom-left { content: string(member); font-size: 7pt; } }
+</style>{% endblock %}"""
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        MIXED_MARGINS,  # a name and the page numbers on one edge: laid out together
+        "{% block head %}<style>@page { @top-left { color: #333 !important; } }</style>{% endblock %}",
+    ],
+    ids=["name-and-numbers-on-one-edge", "important"],
+)
+def test_margins_that_cannot_be_drawn_apart_get_a_placeholder_per_shared_page(
+    tmp_path: Path, head: str
+) -> None:
+    config = with_template(tmp_path, head)
+    (content,) = contents(config, ("QS0004",))
+    renderer = Renderer(config)
+    laid_out = _documents(renderer)
+    fast, full = fast_and_full(config, content, tmp_path, renderer)
+    assert pages_text(tmp_path / "fast.pdf") == pages_text(tmp_path / "full.pdf")
+    assert outline(fast) == outline(full)
+    assert max(laid_out) == len(pages_text(tmp_path / "fast.pdf"))  # the placeholders' document
+
+
+def test_which_margin_boxes_go_to_the_numbers_sheet() -> None:
+    readable = (ROOT / "templates",)
+
+    def plan(css: str) -> margins.MarginPlan | None:
+        return margins.plan_margins(f"<html><head><style>{css}</style></head><body>", "file:///x/", readable)
+
+    split = plan("@page { @top-left { content: string(a) } @bottom-center { content: counter(page) } }")
+    assert split is not None and split.numbers == ("bottom-left", "bottom-center", "bottom-right")
+    assert "@bottom-center { content: none !important; }" in split.own_css()
+    assert "@top-left { content: none !important; }" in split.sheet_css()
+    assert (
+        plan("@page { @bottom-left { content: string(a) } @bottom-right { content: counter(pages) } }")
+        is None
+    )
+    assert plan("@page { @top-center { content: target-counter(url(#a), page) } }") is None
+    assert plan("@page :first { margin: 1cm !important }") is None
+    assert plan("@media print { @page { @left-top { content: counter(page) } } }").numbers == (  # type: ignore[union-attr]
+        "left-top", "left-middle", "left-bottom",
+    )  # fmt: skip
+    remote = '<link rel="stylesheet" href="https://example.org/print.css">'
+    assert margins.plan_margins(f"<html><head>{remote}</head><body>", "file:///x/", readable) is None

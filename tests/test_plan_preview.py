@@ -305,10 +305,11 @@ def test_init_says_to_change_into_the_workspace_and_a_build_outside_one_says_wha
     run, tmp_path: Path
 ) -> None:
     result = run("init", "ws")
-    assert (
-        result.stdout.splitlines()[-1]
-        == "next: put your roster in ws/profiles, cd ws, then run `packgen build`"
-    )
+    assert result.stdout.splitlines()[-2:] == [
+        "next: put your roster in ws/profiles, cd ws, then run `packgen build`",
+        "while you edit the config, chapters and roster, `packgen serve` shows the plans and any booklet "
+        "in a browser, refreshed on every save",
+    ]
     result = run("build")  # here, beside ws/, is no workspace
     assert result.exit_code == 2
     assert result.stderr == (

@@ -4,12 +4,11 @@ compact font subsets change the font programs only: every page looks the same.""
 from __future__ import annotations
 
 import functools
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from booklets import small_workspace
+from booklets import page_images, small_workspace
 from conftest import pdffonts, pdftotext
 from weasyprint import HTML
 from weasyprint.text.fonts import FontConfiguration
@@ -30,12 +29,18 @@ def toggle() -> Iterator[None]:
     speedups.compact_fonts = compact
 
 
-def _both(render: Callable[[], bytes]) -> tuple[bytes, bytes]:
-    """``render()`` with WeasyPrint as it is, then with the shortcuts that change no byte."""
+def _both(render: Callable[[], bytes], renderer: Renderer | None = None) -> tuple[bytes, bytes]:
+    """``render()`` with WeasyPrint as it is, then with the shortcuts that change no byte (a
+    ``renderer``'s engine puts them in place itself while it renders: it is told)."""
     speedups.compact_fonts = False
     speedups.uninstall()
+    if renderer is not None:
+        renderer._engine_().shortcuts = False
     plain = render()
-    assert speedups.install()
+    if renderer is not None:
+        renderer._engine_().shortcuts = True
+    else:
+        assert speedups.install()
     return plain, render()
 
 
@@ -46,14 +51,6 @@ def _compact_or_not(render: Callable[[], bytes]) -> tuple[bytes, bytes]:
     plain = render()
     speedups.compact_fonts = True
     return plain, render()
-
-
-def _pages(pdf: Path) -> list[bytes]:
-    """Each page of ``pdf`` as poppler draws it (greyscale, 40 dpi)."""
-    folder = pdf.with_suffix("")
-    folder.mkdir()
-    subprocess.run(["pdftoppm", "-r", "40", "-gray", str(pdf), str(folder / "p")], check=True)
-    return [path.read_bytes() for path in sorted(folder.iterdir())]
 
 
 def test_the_shortcuts_are_in_place_for_the_installed_weasyprint(toggle: None) -> None:
@@ -70,10 +67,10 @@ def test_booklets_are_byte_identical_with_and_without_the_shortcuts(tmp_path: Pa
     renderer = Renderer(config)
     for member, assignment in assigned:
         content = booklet_content(config, member, assignment)
-        plain, fast = _both(functools.partial(renderer.pdf, content))
+        plain, fast = _both(functools.partial(renderer.pdf, content), renderer)
         assert plain == fast
         renderer.fast = False  # and the whole booklet in one document
-        plain, fast = _both(functools.partial(renderer.pdf, content))
+        plain, fast = _both(functools.partial(renderer.pdf, content), renderer)
         assert plain == fast
         renderer.fast = True
 
@@ -150,7 +147,7 @@ def test_a_booklet_copies_no_whole_font_file_into_memory(tmp_path: Path, toggle:
     def reading(original: Callable[[object], bytes]) -> Callable[[object], bytes]:
         return lambda hb_object: read.append(len(data := original(hb_object))) or data
 
-    speedups.uninstall()  # WeasyPrint as it is copies each ~18 MB Noto CJK collection
+    renderer._engine_().shortcuts = False  # WeasyPrint as it is copies each ~18 MB Noto CJK collection
     original = fonts.get_hb_object_data
     fonts.get_hb_object_data = reading(original)
     try:
@@ -159,6 +156,7 @@ def test_a_booklet_copies_no_whole_font_file_into_memory(tmp_path: Path, toggle:
         fonts.get_hb_object_data = original
     assert max(read) > 10_000_000
     read.clear()
+    renderer._engine_().shortcuts = True
     assert speedups.install()  # with the shortcuts, only the subsets are read
     original = speedups._originals["font_data"]
     speedups._originals["font_data"] = reading(original)
@@ -191,8 +189,8 @@ def test_compact_font_subsets_draw_every_page_the_same(tmp_path: Path, toggle: N
         assert "CID Type 0C (OT)" in pdffonts(plain)
         fonts = pdffonts(compact)
         assert "CID Type 0C " in fonts and "(OT)" not in fonts and " yes yes yes " in fonts
-        drawn = _pages(compact)
-        assert len(drawn) >= 10 and drawn == _pages(plain)
+        drawn = page_images(compact)
+        assert len(drawn) >= 10 and drawn == page_images(plain)
 
 
 def test_name_keyed_cff_fonts_are_subset_as_weasyprint_does(tmp_path: Path, toggle: None) -> None:

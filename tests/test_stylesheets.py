@@ -12,7 +12,7 @@ from weasyprint.text.fonts import FontConfiguration
 from packgen.build import read_and_assign
 from packgen.config import load_config
 from packgen.content.plans import booklet_content
-from packgen.render import Renderer
+from packgen.render import Renderer, accel
 from packgen.render.accel.stylesheets import TAKEN, Stylesheets
 
 #: a head block using what a sheet can define for the whole document, and a sheet for screens only
@@ -47,8 +47,10 @@ def test_booklets_from_parsed_once_sheets_are_byte_identical_to_weasyprint_alone
     renderer, contents = _contents(workspace)
     renderer.fast = False  # the whole booklet in one document, as WeasyPrint alone renders it
     for content in contents:
-        ours = renderer.pdf(content)
-        alone = HTML(string=renderer.html(content), base_url=renderer.base_url).write_pdf()
+        # the other shortcuts are in place for both (each is checked on its own in test_speedups.py)
+        with accel.active(), accel.without_compact_fonts():
+            ours = renderer.pdf(content)
+            alone = HTML(string=renderer.html(content), base_url=renderer.base_url).write_pdf()
         assert ours == alone
     # the built-in print.css, extra.css and the head's print <style> and page <style>, once each
     assert len(renderer._engine_()._stylesheets) == 4

@@ -29,6 +29,8 @@ class BuildOptions:
     print_run: PrintRunMode = "plan"
     pad_to: int = 2  #: pad every booklet in the print run to a multiple of this many pages
     order: Order = "auto"
+    #: WeasyPrint as it is, for every booklet: no shortcut, no shared parts (for bisecting a doubt)
+    plain_render: bool = False
 
 
 @dataclass

@@ -27,9 +27,9 @@ from packgen.build.options import BuildOptions, BuildResult, Stage
 from packgen.build.selection import in_shard, select
 from packgen.build.workers import Progress, render_all, stop_between_booklets
 from packgen.config.schema import Config
-from packgen.content.plans import BookletContent, coverage_gaps, coverage_problems, selection
-from packgen.errors import InputError, UsageError
-from packgen.files import write_atomic
+from packgen.content.plans import BookletContent, booklet_content, coverage_gaps, coverage_problems, selection
+from packgen.errors import InputError, PackgenError, UsageError
+from packgen.files import sync_all, write_atomic
 from packgen.outputs.delivery import DeliveryRow, delivery_rows, write_delivery
 from packgen.outputs.manifest import Entry, previous_entries, read_manifest, summarize, write_manifest
 from packgen.outputs.paths import BOOKLETS_DIR, booklet_path
@@ -75,8 +75,41 @@ def check(
     renderer = Renderer(config)
     renderer.check_template()
     roster, assigned = read_and_assign(config, profiles, encoding=encoding, sheet=sheet)
-    roster.problems += coverage_problems(config, assigned) + renderer.stylesheet_problems()
+    roster.problems += problems_beyond_rows(config, renderer, assigned)
     return Checked(roster, assigned, renderer)
+
+
+def problems_beyond_rows(
+    config: Config, renderer: Renderer, assigned: list[tuple[Member, Assignment]]
+) -> list[Problem]:
+    """What ``validate`` lists besides the rows' own problems: members their plan cannot serve, what
+    the workspace's stylesheets lose, what keeps shared parts from being rendered once."""
+    return [
+        *coverage_problems(config, assigned),
+        *renderer.stylesheet_problems(),
+        *compose_problems(config, renderer, assigned),
+    ]
+
+
+def compose_problems(
+    config: Config, renderer: Renderer, assigned: list[tuple[Member, Assignment]]
+) -> list[Problem]:
+    """One warning for each stylesheet rule that keeps shared parts from being rendered once
+    (:mod:`packgen.render.preconditions`), found on the first booklet of each plan."""
+    if not renderer.fast:
+        return []
+    firsts = {assignment.plan: (member, assignment) for member, assignment in reversed(assigned)}
+    found: dict[str, Problem] = {}
+    for member, assignment in firsts.values():
+        try:
+            breaches = renderer.compose_problems(booklet_content(config, member, assignment))
+        except PackgenError:
+            continue  # that member's own error; the build says it
+        for breach in breaches:
+            found.setdefault(
+                str(breach), Problem(breach.where, None, None, breach.message, severity="warning")
+            )
+    return list(found.values())
 
 
 def build(
@@ -137,7 +170,10 @@ def build(
                 stop_if_interrupted,
                 offset=len(done),
                 total=len(chosen),
+                plain=options.plain_render,
             )
+        if todo:
+            sync_all()  # the booklets on disk before the print runs and manifest name them
         kept, left_out = (
             ([], []) if options.shard else _kept(config, assigned, chosen, known, output, seq, fingerprint)
         )

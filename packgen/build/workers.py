@@ -48,8 +48,11 @@ def render_all(
     *,
     offset: int,
     total: int,
+    plain: bool = False,
 ) -> list[Entry]:
-    """Render ``todo`` in-process (one job) or in a pool, never more than a few tasks queued at once."""
+    """Render ``todo`` in-process (one job) or in a pool, never more than a few tasks queued at once.
+
+    ``plain``: WeasyPrint as it is (no shortcut, no shared parts) for every booklet."""
     if not todo:
         return []  # nothing to render: no worker started, WeasyPrint never imported
     jobs = min(jobs or os.cpu_count() or 1, len(todo))
@@ -62,7 +65,7 @@ def render_all(
         stop_if_interrupted()
 
     if jobs == 1:
-        _init_worker(config)
+        _init_worker(config, None, plain)
         frozen_before = gc.get_freeze_count()
         try:
             for member, assignment, entry in todo:
@@ -84,7 +87,7 @@ def render_all(
         while True:
             if pool is None:
                 pool = ProcessPoolExecutor(
-                    max_workers=jobs, initializer=_init_pool_worker, initargs=(config, shared)
+                    max_workers=jobs, initializer=_init_pool_worker, initargs=(config, shared, plain)
                 )
             for member, assignment, entry in pending:
                 running[pool.submit(_build_one, member, assignment, entry, output)] = entry
@@ -154,14 +157,14 @@ _renderer: Any = None
 _warm = False  #: whether this process has rendered a booklet since :func:`_init_worker`
 
 
-def _init_worker(config: Config, shared_folder: Path | None = None) -> None:
+def _init_worker(config: Config, shared_folder: Path | None = None, plain: bool = False) -> None:
     global _renderer, _warm
-    _renderer, _warm = Renderer(config, shared_folder=shared_folder), False
+    _renderer, _warm = Renderer(config, shared_folder=shared_folder, plain=plain or None), False
 
 
-def _init_pool_worker(config: Config, shared_folder: Path | None) -> None:
+def _init_pool_worker(config: Config, shared_folder: Path | None, plain: bool) -> None:
     end_with_parent()
-    _init_worker(config, shared_folder)
+    _init_worker(config, shared_folder, plain)
 
 
 def render_booklet(member: Member, assignment: Assignment) -> bytes:
@@ -201,8 +204,11 @@ def _build_one(member: Member, assignment: Assignment, entry: Entry, output: Pat
 
 
 def write_recorded(output: Path, entry: Entry, data: bytes) -> None:
-    """Temporary file, journal line, rename: a booklet under its real name is always complete and known."""
-    with atomic_output(output / entry.file, before_rename=lambda: append_journal(output, entry)) as handle:
+    """Temporary file, journal line, rename: a booklet under its real name is always complete and known.
+
+    Not synced one by one (~6 ms of waiting each): the build syncs them all once they are written."""
+    record = lambda: append_journal(output, entry)  # noqa: E731
+    with atomic_output(output / entry.file, before_rename=record, sync=False) as handle:
         handle.write(data)
 
 

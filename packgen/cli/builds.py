@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
@@ -76,9 +77,22 @@ def build(
     plan_filter: PlanOpt = None,
     branch: BranchOpt = None,
     shard: Annotated[
-        str | None, typer.Option("--shard", help="Build the K-th of N stable shares of the members (K/N).")
+        str | None,
+        typer.Option(
+            "--shard",
+            help="Build the K-th of N stable shares of the members (K/N), or 'auto': K and N from "
+            "PACKGEN_SHARD, GitLab CI parallel:, a Kubernetes Indexed Job or a Slurm job array.",
+        ),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Rebuild every booklet, changed or not.")] = False,
+    plain_render: Annotated[
+        bool,
+        typer.Option(
+            "--plain-render",
+            help="Render every booklet with WeasyPrint as it is: no shortcut, no shared parts (slower; "
+            "for bisecting a doubt). PACKGEN_PLAIN_RENDER=1 does the same.",
+        ),
+    ] = False,
     print_run: PrintRunOpt = "plan",
     pad_to: PadToOpt = 2,
     order: OrderOpt = "auto",
@@ -90,12 +104,18 @@ def build(
     """All booklets, print run, delivery list and labels, manifest."""
     from packgen.build.options import BuildOptions
     from packgen.build.pipeline import build as run_build
-    from packgen.build.selection import parse_shard
+    from packgen.build.selection import parse_shard, shard_from_environment
+    from packgen.render import accel
     from packgen.views.progress import progress_reporter, stage_reporter
 
     try:
         cfg = load_config(config)
         _print_choices(print_run, order)
+        share, from_where = None, ""
+        if shard and shard.strip().lower() == "auto":
+            share, from_where = shard_from_environment(os.environ)
+        elif shard:
+            share = parse_shard(shard)
         options = BuildOptions(
             output=(output or cfg.resolve(cfg.output)).resolve(),
             jobs=jobs,
@@ -103,11 +123,17 @@ def build(
             plans=set(plan_filter) if plan_filter else None,
             branches=set(branch) if branch else None,
             force=force,
-            shard=parse_shard(shard) if shard else None,
+            shard=share,
             print_run=print_run,  # type: ignore[arg-type]
             pad_to=pad_to,
             order=order,  # type: ignore[arg-type]
+            plain_render=plain_render,
         )
+        shortcuts = accel.status(plain_render)
+        if shortcuts != "on" and not (quiet or as_json):
+            ui.err.print(f"note: rendering shortcuts {shortcuts}", markup=False)
+        if from_where and not quiet:
+            ui.err.print(f"note: building {from_where}", markup=False)
         with progress_reporter(ui.err, enabled=not (quiet or as_json)) as report:
             stage = stage_reporter(ui.err, enabled=not (quiet or as_json))
             result = run_build(

@@ -38,6 +38,11 @@ def init(
     ui.out.print(
         f"next: put your roster in {directory / 'profiles'}, {step}then run `packgen build`", markup=False
     )
+    ui.out.print(
+        "while you edit the config, chapters and roster, `packgen serve` shows the plans and any "
+        "booklet in a browser, refreshed on every save",
+        markup=False,
+    )
 
 
 @app.command()

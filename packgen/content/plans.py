@@ -222,6 +222,14 @@ class PlanReport:
     def not_covered(self) -> list[PlanRow]:
         return [row for row in self.rows if row.gaps]
 
+    def rule_counts(self, config: Config) -> list[tuple[str, str, int]]:
+        """(rule, the label of the plan it gives, members it chose) in config order, then the
+        override column and the default, as ``plan`` and ``packgen serve`` show them."""
+        plan_of = {rule.name: config.plans[rule.plan].label for rule in config.rules}
+        plan_of["default"] = config.plans[config.default_plan].label
+        names = {"override": "指定 (override column)", "default": "默认 (default_plan)"}
+        return [(names.get(name, name), plan_of.get(name, ""), count) for name, count in self.by_rule.items()]
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "members": [

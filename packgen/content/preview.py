@@ -14,7 +14,7 @@ from typing import Any
 from packgen.config.schema import Config
 from packgen.content.plans import BookletContent, booklet_content
 from packgen.errors import UsageError
-from packgen.roster.members import Member, Problem
+from packgen.roster.members import Inference, Member, Problem, format_phone
 from packgen.rules.ruleset import Assignment, RuleCheck, rule_set
 
 
@@ -49,6 +49,11 @@ def find_member(
     )
 
 
+def _inferred(inference: Inference | None) -> str:
+    """Where a class worked out from another column came from, after the class."""
+    return f" (from {inference.column} '{inference.text}': {inference.because})" if inference else ""
+
+
 @dataclass
 class MemberPreview:
     """One member's booklet content and the rules tried to choose their plan."""
@@ -56,6 +61,32 @@ class MemberPreview:
     content: BookletContent
     trace: list[RuleCheck]
     on: dt.date  #: the day ages are counted on (the training's start)
+
+    def facts(self) -> list[tuple[str, str]]:
+        """Who the member is, as (label, value) with the empty values left out: the terminal's
+        panel and ``packgen serve``'s member page list these."""
+        member, age = self.content.member, self.content.age
+        rows = [
+            ("编号 id", member.id),
+            ("支部 branch", member.branch),
+            ("流动 mobility", (member.mobility or "") + _inferred(member.inferred.get("mobility"))),
+            ("所在地 location", member.location),
+            ("职业 occupation", member.occupation),
+            ("年龄 age", str(age) if age is not None else ""),
+            ("网络 internet", member.internet or ""),
+            ("电话 phone", format_phone(member.phone)),
+            ("来源 source", member.source),
+        ]
+        return [(label, value) for label, value in rows if value]
+
+    @property
+    def chosen_by(self) -> str:
+        """What chose the plan: the override column, the default, or the rule by name."""
+        assignment = self.content.assignment
+        return {
+            "override": "指定 (override column 指定学习方式)",
+            "default": "默认 (no rule matched: default_plan)",
+        }.get(assignment.source, f"规则 rule: {assignment.rule}")
 
     def as_dict(self) -> dict[str, Any]:
         member, assignment = self.content.member, self.content.assignment

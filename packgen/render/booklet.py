@@ -20,13 +20,15 @@ import jinja2
 from packgen.assets import builtin_templates_dir
 from packgen.config.schema import Config, material_file
 from packgen.content.plans import BookletContent, format_date
-from packgen.errors import RenderError
+from packgen.errors import PackgenError, RenderError
 from packgen.materials import load_material
-from packgen.render import compose
+from packgen.render import accel, compose, margins
 from packgen.render.checks import check_booklet_html, check_member_glyphs
 from packgen.render.courseware import include_courseware
-from packgen.render.engine import Engine, stylesheet_warnings
+from packgen.render.engine import Engine, bookmark_tree, stylesheet_warnings
 from packgen.render.fetch import FetchPolicy, ForbiddenURL
+from packgen.render.preconditions import Breach, breaches
+from packgen.render.shared_cache import SharedCache
 from packgen.render.templates import (
     LABELS,
     TEMPLATE,
@@ -50,11 +52,15 @@ class Renderer:
     """Renders booklets for one config; reuse one instance for many members.
 
     Processes rendering one build together can give the same ``shared_folder``: each run of shared
-    sections is then rendered by one of them only (see :class:`compose.SharedCache`).
+    sections is then rendered by one of them only (see :class:`~packgen.render.shared_cache.SharedCache`).
     """
 
-    def __init__(self, config: Config, *, shared_folder: Path | None = None) -> None:
+    def __init__(
+        self, config: Config, *, shared_folder: Path | None = None, plain: bool | None = None
+    ) -> None:
         self.config = config
+        #: WeasyPrint as it is: no shortcut, no shared parts (``PACKGEN_PLAIN_RENDER=1``, ``--plain-render``)
+        self.plain = accel.plain_asked() if plain is None else plain
         self.builtin = builtin_templates_dir()
         self.workspace_templates = config.resolve(config.templates)
         self.env = environment(config)
@@ -65,13 +71,17 @@ class Renderer:
         base = self.workspace_templates if self.workspace_templates.is_dir() else self.builtin
         self.base_url = base.as_uri() + "/"
         self._engine: Engine | None = None  #: made on the first document (it imports WeasyPrint)
-        self._shared = compose.SharedCache(folder=shared_folder)
+        self._shared = SharedCache(folder=shared_folder)
         self._sided_heads: dict[str, bool] = {}
+        self._margin_plans: dict[str, margins.MarginPlan | None] = {}
         #: where each run that links elsewhere in the booklet was last placed, by a hash of its HTML
         #: (see ``_composed``; a few hundred at most, however many members)
         self._places: dict[str, tuple[int, dict[str, int]]] = {}
         #: False renders every booklet whole, as a plain WeasyPrint loop would (tests compare the two)
-        self.fast = True
+        self.fast = not self.plain
+        #: per booklet head and shared sections: the stylesheet rules that keep them from being composed
+        self._breaches: dict[str, list[Breach]] = {}
+        self.fallbacks = 0  #: booklets rendered whole because composing them failed
 
     def html(self, content: BookletContent) -> str:
         """The booklet's HTML for one member; refuses missing glyphs and attachments before any PDF."""
@@ -150,7 +160,8 @@ class Renderer:
 
         What is the same for every member on the plan is rendered once and drawn onto
         blank pages of the member's own part (see :mod:`packgen.render.compose`); the booklet shows
-        exactly what a whole render would.
+        exactly what a whole render would. A booklet whose stylesheets break what a shared part may
+        do (:mod:`packgen.render.preconditions`), or that cannot be composed, is rendered whole.
         """
         try:
             if not self.fast:
@@ -158,13 +169,41 @@ class Renderer:
             booklet = compose.split(lambda hook: self._html(content, hook))
             if not booklet.ids:
                 return include_courseware(self._engine_().pdf(booklet.personal), content)
-            return include_courseware(self._composed(content, booklet), content)
+            if self.compose_breaches(booklet):
+                return include_courseware(self._engine_().pdf(self.html(content)), content)
+            try:
+                composed = self._composed(content, booklet)
+            except (ForbiddenURL, PackgenError):
+                raise  # the member's own error: a whole render would fail the same way
+            except Exception:  # a failure of composing itself: the whole render is always right
+                self.fallbacks += 1
+                composed = self._engine_().pdf(self.html(content))
+            return include_courseware(composed, content)
         except ForbiddenURL as exc:
             raise RenderError(f"{content.member.source} ({content.member.id}): {exc}") from None
+
+    def compose_breaches(self, booklet: compose.Split) -> list[Breach]:
+        """The stylesheet rules that keep ``booklet``'s shared parts from being laid out apart."""
+        key = hashlib.sha256((booklet.head + "\0".join(booklet.sections)).encode()).hexdigest()
+        if key not in self._breaches:
+            html = f"{booklet.head}{''.join(booklet.sections)}\n</body></html>"
+            self._breaches[key] = breaches(html, self.base_url, (self.builtin, self.workspace_templates))
+            if len(self._breaches) > 64:  # sections that show member data: forget the oldest
+                del self._breaches[next(iter(self._breaches))]
+        return self._breaches[key]
+
+    def compose_problems(self, content: BookletContent) -> list[Breach]:
+        """What keeps this member's booklet (and every one like it) from being composed, for a warning."""
+        booklet = compose.split(lambda hook: self._html(content, hook))
+        return self.compose_breaches(booklet) if booklet.ids else []
 
     def _composed(self, content: BookletContent, booklet: compose.Split) -> bytes:
         """The booklet from its personal part and each run of shared sections rendered once.
 
+        The personal part is the member's own document: their pages and, in place of each run, the
+        few pages its margins need, page numbers drawn from a sheet common to every booklet alike
+        (:mod:`packgen.render.margins`); or, for a template that does not allow that, one blank
+        placeholder page per shared page carrying its margins (:func:`compose.with_placeholders`).
         A run must start on the same side of the sheet (left or right page) as in a whole render, so
         mirrored margins stay right: each run is first taken as starting on a right-hand page, and
         rendered again for the other side when the personal part puts it on a left-hand one. A run
@@ -181,12 +220,14 @@ class Renderer:
             self._places.get(keys[run], (2, dict.fromkeys(targets[run], 1))) if targets[run] else None
             for run in runs
         ]
+        kinds = self._engine_().shortcuts and accel.supported()
 
         def part(run: int) -> compose.SharedPart:
             def render(html: str) -> compose.SharedPart:
                 document = self._document(html)
                 ids = [booklet.ids[i] for i in booklet.runs[run]]
-                return compose.read_shared(document, self._engine_().write_pdf(document), ids)
+                pages = accel.page_kinds(document) if kinds else None
+                return compose.read_shared(document, self._engine_().write_pdf(document), ids, pages)
 
             place = places[run]
             if place is not None:
@@ -194,14 +235,26 @@ class Renderer:
             return self._shared.get(compose.shared_html_for(shared[run], left[run]), render)
 
         sided = self._sided(booklet.head)
-        personal = ""
-        for _ in range(3):
+        plan = self._margin_plan(booklet) if kinds else None
+        personal, attempts = "", 0
+        while attempts < 3:
+            attempts += 1
             parts = [part(run) for run in runs]
-            html = compose.with_placeholders(booklet, parts)
+            html = (
+                margins.own_html(booklet, parts, plan) if plan else compose.with_placeholders(booklet, parts)
+            )
             if html != personal:
                 personal, document = html, self._document(html)
-            firsts = compose.first_pages(document, booklet)
-            where = compose.anchor_pages(document)
+            layout = (
+                margins.lay_out(document, accel.page_kinds(document) or [], booklet, parts) if plan else None
+            )
+            if plan and layout is None:
+                plan, personal, attempts = None, "", attempts - 1  # this booklet the former way
+                continue
+            firsts = layout.firsts if layout else compose.first_pages(document, booklet)
+            where = (
+                margins.anchor_pages(layout, document, parts) if layout else compose.anchor_pages(document)
+            )
             wrong = False
             for run, first in enumerate(firsts):
                 if places[run] is not None:
@@ -212,9 +265,44 @@ class Renderer:
                         del self._places[next(iter(self._places))]
                 elif sided and (first % 2 == 1) != left[run]:
                     left[run], wrong = not left[run], True
-            if not wrong:
-                return compose.overlay(self._engine_().write_pdf(document), parts, firsts)
+            if wrong:
+                continue
+            if plan and layout:
+                sheet = self._numbers_sheet(booklet, plan, layout.kinds)
+                if sheet is not None:
+                    own = self._engine_().write_pdf(document)
+                    return margins.assemble(own, document, layout, parts, sheet, bookmark_tree)
+                plan, personal = None, ""  # the sheet's pages came out otherwise: the former way
+                continue
+            return compose.overlay(self._engine_().write_pdf(document), parts, firsts)
         return self._engine_().pdf(self.html(content))  # the layout keeps changing: render whole
+
+    def _margin_plan(self, booklet: compose.Split) -> margins.MarginPlan | None:
+        """How ``booklet``'s margin boxes split between the member's own document and the numbers
+        sheet, found once per booklet head; None: composed with a placeholder per shared page."""
+        if booklet.plain_head not in self._margin_plans:
+            readable = (self.builtin, self.workspace_templates)
+            self._margin_plans[booklet.plain_head] = margins.plan_margins(
+                booklet.plain_head, self.base_url, readable
+            )
+        return self._margin_plans[booklet.plain_head]
+
+    def _numbers_sheet(
+        self, booklet: compose.Split, plan: margins.MarginPlan, kinds: list[tuple[str, bool]]
+    ) -> compose.SharedPart | None:
+        """The page numbers of every booklet with pages of ``kinds``, rendered once (and shared with the
+        build's other workers); None if the sheet's pages did not come out as the booklet's."""
+
+        def render(html: str) -> compose.SharedPart:
+            document = self._document(html)
+            pages = len(document.pages)
+            return compose.SharedPart(
+                pdf=self._engine_().write_pdf(document), start=0, counts=[pages], anchors=[[]] * pages,
+                bookmarks=[[]] * pages, kinds=accel.page_kinds(document) or [],
+            )  # fmt: skip
+
+        sheet = self._shared.get(margins.sheet_html(booklet.plain_head, plan, kinds), render)
+        return sheet if sheet.kinds == kinds else None
 
     def _sided(self, head: str) -> bool:
         """Whether left- and right-hand pages may look different (``@page :left`` …, mirrored margins).
@@ -248,7 +336,7 @@ class Renderer:
         if self._engine is None:
             roots = [self.builtin, self.workspace_templates, self.config.workspace]
             policy = FetchPolicy(roots, self.config.allowed_hosts, files=self._chapter_images)
-            self._engine = Engine(self.base_url, policy)
+            self._engine = Engine(self.base_url, policy, shortcuts=not self.plain)
         return self._engine
 
     def _document(self, html: str) -> Any:

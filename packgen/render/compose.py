@@ -7,7 +7,7 @@ for each member is most of a booklet's cost. So a booklet is made of several Wea
 - a **shared** document for each *run* of shared sections (sections with nothing personal between
   them), with the booklet's stylesheets and every page margin box empty. It is rendered once for
   each distinct content (keyed by a hash of its HTML), kept as PDF bytes in each process and left
-  in a folder for the build's other render processes (:class:`SharedCache`);
+  in a folder for the build's other render processes (:mod:`packgen.render.shared_cache`);
 - the **personal** document: the whole booklet with one blank placeholder page where each shared page
   goes. The placeholders carry the shared pages' anchors and bookmarks, so running headers,
   "page X of Y" and links come out as in a full render.
@@ -30,24 +30,15 @@ Each shared section starts on a new page and uses the page style of the pages ar
 document starts on a left- or right-hand page as the run does in the booklet, so mirrored margins stay
 right (see ``Renderer._composed``). A section that shows member data is still right, only slow: its
 HTML differs per member, so it is rendered per member.
-
-Longer than 400 lines: splitting, placing, overlaying and caching shared runs are one mechanism,
-each step written against the others' data; apart they would be harder to read, not easier.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import html
 import io
-import pickle
 import re
-import sys
-from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from markupsafe import Markup
@@ -88,6 +79,8 @@ class Split:
 
     personal: str  #: the booklet with a token where each shared section was
     head: str  #: the booklet's head and <body> tag for the shared documents; "" without shared sections
+    #: the same with the booklet's page margins (``head`` has none): for documents of margins alone
+    plain_head: str = ""
     sections: list[str] = field(default_factory=list)  #: each shared section, with an id on its start
     ids: list[str] = field(default_factory=list)  #: per shared section, the id found on its first page
     #: the shared sections in runs: those with nothing personal between them, rendered as one document
@@ -130,6 +123,7 @@ def split(render: Callable[[Callable[..., Markup]], str]) -> Split:
     return Split(
         personal=text,
         head=f"{head}<style>{NO_MARGIN_BOXES}</style>\n{body.group(0)}\n{styles}",
+        plain_head=f"{head}\n{body.group(0)}\n{styles}",
         sections=[section for section, _ in marked],
         ids=[anchor for _, anchor in marked],
         runs=runs,
@@ -164,6 +158,13 @@ class SharedPart:
     counts: list[int]  #: pages per section
     anchors: list[list[str]]  #: per section page: the ids on it
     bookmarks: list[list[tuple[int, str]]]  #: per section page: (level, label) of its bookmarks
+    #: per section page: where each of its anchors is, as WeasyPrint has it: (x1, y1, x2, y2) in CSS px
+    points: list[dict[str, tuple[float, ...]]] = field(default_factory=list)
+    #: per section page: its bookmarks as WeasyPrint has them, (level, label, (x, y), state)
+    marks: list[list[tuple[int, str, tuple[float, float], str]]] = field(default_factory=list)
+    #: per section page: its height in CSS pixels, and its kind (page name, blank) where known
+    heights: list[float] = field(default_factory=list)
+    kinds: list[tuple[str, bool]] = field(default_factory=list)
     _forms: dict[int, Any] = field(default_factory=dict, repr=False)
     _opened: Any = field(default=None, repr=False)  #: ``pdf`` opened with pikepdf, once
 
@@ -186,12 +187,19 @@ class SharedPart:
             page = shared.pages[self.start + index]
             page.contents_coalesce()  # one content stream, whatever the writer made
             form = shared.make_stream(
-                page.obj.Contents.read_bytes() if "/Contents" in page.obj else b"",
+                b"",
                 Type=pikepdf.Name.XObject,
                 Subtype=pikepdf.Name.Form,
                 BBox=page.mediabox,
                 Resources=page.obj.get("/Resources", pikepdf.Dictionary()),
             )
+            if "/Contents" in page.obj:  # kept as it is compressed: not inflated and deflated per booklet
+                contents = page.obj.Contents
+                form.write(
+                    contents.read_raw_bytes(),
+                    filter=contents.get("/Filter"),
+                    decode_parms=contents.get("/DecodeParms"),
+                )
             links = [
                 shared.make_indirect(pikepdf.Dictionary({k: v for k, v in a.items() if k != "/P"}))
                 for a in _links(page)
@@ -212,8 +220,11 @@ def _links(page: Any) -> list[Any]:
     ]
 
 
-def read_shared(document: Any, pdf: bytes, ids: list[str]) -> SharedPart:
-    """Where each shared section is in a rendered shared document (WeasyPrint ``Document``)."""
+def read_shared(
+    document: Any, pdf: bytes, ids: list[str], kinds: list[tuple[str, bool]] | None = None
+) -> SharedPart:
+    """Where each shared section is in a rendered shared document (WeasyPrint ``Document``), with
+    ``kinds`` (page name, blank) of the document's pages where known."""
     where: dict[str, int] = {}
     firsts: list[list[str]] = []  #: per page, the ids that first appear on it (a split box repeats its id)
     for number, page in enumerate(document.pages):
@@ -225,12 +236,17 @@ def read_shared(document: Any, pdf: bytes, ids: list[str]) -> SharedPart:
     end = where.get(STUBS_ID, len(document.pages))  # the pages after it only hold anchors
     bounds = [*starts, end]
     pages = document.pages[starts[0] : end]
+    anchors = firsts[starts[0] : end]
     return SharedPart(
         pdf=pdf,
         start=starts[0],
         counts=[bounds[i + 1] - bounds[i] for i in range(len(ids))],
-        anchors=firsts[starts[0] : end],
+        anchors=anchors,
         bookmarks=[[(level, label) for level, label, *_ in p.bookmarks] for p in pages],
+        points=[{name: p.anchors[name] for name in names} for p, names in zip(pages, anchors, strict=True)],
+        marks=[list(p.bookmarks) for p in pages],
+        heights=[p.height for p in pages],
+        kinds=list(kinds[starts[0] : end]) if kinds else [],
     )
 
 
@@ -356,66 +372,3 @@ def save(pdf: Any) -> bytes:
     buffer = io.BytesIO()
     pdf.save(buffer, deterministic_id=True)
     return buffer.getvalue()
-
-
-class SharedCache:
-    """Rendered runs of shared sections, by content: a build has a few plans and routes.
-
-    Kept in memory for one process. With a ``folder`` (a build gives its render workers one), a run
-    rendered by one process is written there and read by the others instead of rendered again; a
-    lock per run keeps two processes from rendering the same one at the same time.
-    """
-
-    def __init__(self, size: int = 32, folder: Path | None = None) -> None:
-        self.size = size
-        self.folder = folder
-        self._parts: OrderedDict[str, SharedPart] = OrderedDict()
-
-    def __len__(self) -> int:
-        return len(self._parts)
-
-    def get(self, html: str, render: Callable[[str], SharedPart]) -> SharedPart:
-        """The run rendered from ``html`` (see :func:`shared_html_for`, :func:`paged_html_for`)."""
-        key = hashlib.sha256(html.encode()).hexdigest()
-        part = self._parts.get(key)
-        if part is None:
-            part = self._parts[key] = self._shared(key, html, render) if self.folder else render(html)
-            while len(self._parts) > self.size:
-                self._parts.popitem(last=False)
-        self._parts.move_to_end(key)
-        return part
-
-    def _shared(self, key: str, html: str, render: Callable[[str], SharedPart]) -> SharedPart:
-        """The run from the folder, or rendered and written there for the other processes.
-
-        The folder only saves time: when it cannot be read or written, the run is rendered here.
-        """
-        assert self.folder is not None
-        path = self.folder / f"{key}.part"
-        try:
-            with _locked(self.folder / f"{key}.lock"):
-                if path.is_file():
-                    part: SharedPart = pickle.loads(path.read_bytes())
-                    return part
-                part = render(html)
-                temporary = path.with_suffix(".tmp")
-                with contextlib.suppress(OSError):  # a full disk costs the others time, not this booklet
-                    temporary.write_bytes(pickle.dumps(part))
-                    temporary.replace(path)  # whole or absent, should this process die while writing
-                return part
-        except OSError:
-            return render(html)
-
-
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """Hold an exclusive lock on ``path``, waiting for it (``flock``; no lock on Windows, where
-    two processes may then render the same run, which costs time, not correctness)."""
-    with open(path, "a") as handle:
-        if sys.platform == "win32":
-            yield
-            return
-        import fcntl
-
-        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file is closed or the process dies
-        yield

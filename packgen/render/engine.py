@@ -19,7 +19,7 @@ from typing import Any
 from packgen.render import accel
 from packgen.render.fetch import FetchPolicy, ForbiddenURL
 
-__all__ = ["Engine", "ForbiddenURL", "render_pdf", "stylesheet_warnings", "versions"]
+__all__ = ["Engine", "ForbiddenURL", "bookmark_tree", "render_pdf", "stylesheet_warnings", "versions"]
 
 
 def _fetcher(policy: FetchPolicy) -> Any:
@@ -59,13 +59,18 @@ def _refusals() -> Iterator[None]:
 
 
 class Engine:
-    """WeasyPrint for one config: fonts, parsed stylesheets and images kept between documents."""
+    """WeasyPrint for one config: fonts, parsed stylesheets and images kept between documents.
 
-    def __init__(self, base_url: str, policy: FetchPolicy) -> None:
+    ``shortcuts`` puts packgen's shortcuts (:mod:`packgen.render.accel`) in place while it renders,
+    where the installed WeasyPrint is one they were checked against.
+    """
+
+    def __init__(self, base_url: str, policy: FetchPolicy, *, shortcuts: bool = True) -> None:
         self.base_url = base_url
         self.policy = policy
+        self.shortcuts = shortcuts
         self._font_config: Any = None
-        self._stylesheets: Any = None  #: accel.Stylesheets, made with the font configuration
+        self._stylesheets: accel.Stylesheets | None = None  #: made with the font configuration
         self._image_cache: dict[str, Any] = {}
 
     def document(self, html: str) -> Any:
@@ -74,26 +79,45 @@ class Engine:
         from weasyprint.text.fonts import FontConfiguration
 
         if self._font_config is None:
-            accel.install()  # same bytes, less work: see packgen/render/accel/speedups.py
             self._font_config = FontConfiguration()
             self._stylesheets = accel.Stylesheets(self._font_config)
+        assert self._stylesheets is not None
         document = HTML(string=html, base_url=self.base_url, url_fetcher=_fetcher(self.policy))
-        with _refusals():
-            sheets = self._stylesheets.take(document)  # parsed once per engine, not per document
+        with accel.active(self.shortcuts) as fast, _refusals():
+            sheets = self._stylesheets.take(document) if fast else None  # parsed once, not per document
             if sheets is None:
-                return document.render(font_config=self._font_config, cache=self._image_cache)
-            return document.render(
-                font_config=self._font_config,
-                cache=self._image_cache,
-                **self._stylesheets.render_options(sheets),
-            )
+                laid_out = document.render(font_config=self._font_config, cache=self._image_cache)
+            else:
+                laid_out = document.render(
+                    font_config=self._font_config,
+                    cache=self._image_cache,
+                    **self._stylesheets.render_options(sheets),
+                )
+        laid_out.packgen_html = html  # to lay it out again, should its fonts need writing the plain way
+        return laid_out
 
     def write_pdf(self, document: Any) -> bytes:
-        with _refusals():
-            return bytes(document.write_pdf())
+        with accel.active(self.shortcuts), _refusals():
+            try:
+                return bytes(document.write_pdf())
+            except accel.FontsNotSwapped:  # laid out again and written with WeasyPrint's own subsets
+                with accel.without_compact_fonts():
+                    return bytes(self.document(document.packgen_html).write_pdf())
 
     def pdf(self, html: str) -> bytes:
         return self.write_pdf(self.document(html))
+
+
+def bookmark_tree(pages: list[Any]) -> list[Any]:
+    """The outline WeasyPrint would write for ``pages`` (each with ``bookmarks`` and ``height``, as a
+    laid-out page has them): subtrees ``(label, (page index, x, y), children, state)`` in PDF points."""
+    from weasyprint import Document
+
+    class Pages:
+        def __init__(self, pages: list[Any]) -> None:
+            self.pages = pages
+
+    return list(Document.make_bookmark_tree(Pages(pages), scale=0.75, transform_pages=True))
 
 
 def render_pdf(html: str, base_url: str, policy: FetchPolicy) -> bytes:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes.util
 import platform
+import shutil
 import sys
 from typing import Any
 
@@ -29,12 +30,17 @@ def diagnose() -> dict[str, Any]:
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "problems": [],
+        "notes": [],  #: what some commands miss, though booklets print
     }
+    report["poppler"] = shutil.which("pdftoppm") if shutil.which("pdftotext") else None
+    if not report["poppler"]:
+        report["notes"].append(
+            "pdftoppm and pdftotext (poppler-utils) are missing: packgen serve shows a booklet as a link "
+            "to its PDF, not page by page (apt-get install poppler-utils)"
+        )
     try:
         report.update(versions())
-        report["shortcuts"] = (
-            "on" if accel.supported() else f"off: checked for WeasyPrint {', '.join(accel.CHECKED)}x only"
-        )
+        report["shortcuts"] = accel.status()
     except Exception as exc:  # OSError when Pango is missing, ImportError when WeasyPrint is
         report["weasyprint"] = None
         report["problems"].append(

@@ -20,9 +20,12 @@ def show_diagnosis(console: Console, report: dict[str, Any]) -> None:
         table.add_row(f"font for {role}", f"{found[0]} ({found[1]})" if found else "none")
     families = sorted({f["family"] for f in report["chinese_fonts"]})
     table.add_row("fonts covering Chinese", ", ".join(families) or "none")
+    table.add_row("poppler", report["poppler"] or "missing")
     console.print(table)
     for problem in report["problems"]:
         console.print(f"problem: {problem}", markup=False)
+    for note in report["notes"]:
+        console.print(f"note: {note}", markup=False)
     console.print(
         "ok: this machine can print Chinese booklets" if report["ok"] else "not ready", markup=False
     )

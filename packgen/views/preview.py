@@ -16,11 +16,6 @@ from rich.text import Text
 from packgen.config.schema import Config
 from packgen.content.plans import PlanReport
 from packgen.content.preview import MemberPreview
-from packgen.roster.members import Inference, format_phone
-
-
-def _inferred(inference: Inference | None) -> str:
-    return f" (from {inference.column} '{inference.text}': {inference.because})" if inference else ""
 
 
 def show_preview(console: Console, config: Config, view: MemberPreview) -> None:
@@ -34,29 +29,13 @@ def preview_parts(config: Config, view: MemberPreview) -> Iterator[RenderableTyp
     who = Table.grid(padding=(0, 2))
     who.add_column(style="bold", no_wrap=True)
     who.add_column(overflow="fold")
-    rows = [
-        ("编号 id", member.id),
-        ("支部 branch", member.branch),
-        ("流动 mobility", (member.mobility or "") + _inferred(member.inferred.get("mobility"))),
-        ("所在地 location", member.location),
-        ("职业 occupation", member.occupation),
-        ("年龄 age", str(content.age) if content.age is not None else ""),
-        ("网络 internet", member.internet or ""),
-        ("电话 phone", format_phone(member.phone)),
-        ("来源 source", member.source),
-    ]
-    for label, value in rows:
-        if value:
-            who.add_row(label, Text(value))
+    for label, value in view.facts():
+        who.add_row(label, Text(value))
     yield Panel(who, title=Text(member.name), title_align="left")
 
     why = Text()
     why.append(f"{plan.label} ({assignment.plan})\n", style="bold")
-    rule = {
-        "override": "指定 (override column 指定学习方式)",
-        "default": "默认 (no rule matched: default_plan)",
-    }.get(assignment.source, f"规则 rule: {assignment.rule}")
-    why.append(f"{rule}\n")
+    why.append(f"{view.chosen_by}\n")
     why.append(f"理由 reason: {assignment.reason}")
     if assignment.inferred:
         why.append(assignment.inferred.explain("zh"))
@@ -126,13 +105,8 @@ def plan_tables(config: Config, report: PlanReport) -> Iterator[RenderableType]:
     rules.add_column("规则 rule", overflow="fold")
     rules.add_column("方式 plan")
     rules.add_column("人数", justify="right")
-    plan_of = {rule.name: config.plans[rule.plan].label for rule in config.rules}
-    plan_of["default"] = config.plans[config.default_plan].label
-    names = {"override": "指定 (override column)", "default": "默认 (default_plan)"}
-    for name, count in report.by_rule.items():
-        rules.add_row(
-            names.get(name, name), plan_of.get(name, ""), str(count), style="dim" if not count else ""
-        )
+    for name, plan, count in report.rule_counts(config):
+        rules.add_row(name, plan, str(count), style="dim" if not count else "")
     yield rules
 
     if report.not_covered:

@@ -48,6 +48,13 @@ from typing import Any
 
 _originals: dict[str, Any] = {}
 
+
+class FontsNotSwapped(Exception):
+    """A compact font subset was not written as a bare CFF program (a WeasyPrint release that copies
+    the font bytes would do that): viewers would draw other glyphs. The document must be written
+    again without compact subsets."""
+
+
 #: whether CID-keyed CFF fonts are subset without their empty glyphs (different bytes, same pages)
 compact_fonts = True
 
@@ -66,6 +73,10 @@ def _patches() -> list[tuple[str, Any, str, Any]]:
         ("font_data", fonts, "get_hb_object_data", _font_data),
         ("fonts_dictionary", weasyprint.pdf, "build_fonts_dictionary", _fonts_dictionary),
     ]
+
+
+def installed() -> bool:
+    return bool(_originals)
 
 
 def install() -> bool:
@@ -218,12 +229,15 @@ def _fonts_dictionary(pdf: Any, fonts: Any, compress: bool, subset: bool, option
     """WeasyPrint's ``build_fonts_dictionary``; a compact subset is written as a bare CFF font program.
 
     A viewer finds the glyphs of a bare CID-keyed CFF font (``/CIDFontType0C``) by CID; poppler draws
-    an OpenType-wrapped one's by glyph id, which a compact subset has renumbered.
+    an OpenType-wrapped one's by glyph id, which a compact subset has renumbered. The font programs
+    are found by the identity of the bytes :func:`_subset` made; a font not found that way raises
+    :class:`FontsNotSwapped`, so the document is written again the plain way, never misdrawn.
     """
     result = _originals["fonts_dictionary"](pdf, fonts, compress, subset, options)
     bare = {
         id(font.file_content): font.packgen_cff for font in fonts.values() if hasattr(font, "packgen_cff")
     }
+    swapped: set[int] = set()
     if bare:
         for obj in pdf.objects:
             if (
@@ -231,9 +245,14 @@ def _fonts_dictionary(pdf: Any, fonts: Any, compress: bool, subset: bool, option
                 and obj.extra.get("Subtype") == "/OpenType"
                 and len(obj.stream) == 1
             ):
-                cff = bare.get(id(obj.stream[0]))
-                if cff is not None:
-                    obj.stream[0], obj.extra["Subtype"] = cff, "/CIDFontType0C"
+                key = id(obj.stream[0])
+                if key in bare:
+                    obj.stream[0], obj.extra["Subtype"] = bare[key], "/CIDFontType0C"
+                    swapped.add(key)
+        if swapped != set(bare):  # each compact subset must be written bare: checked, not assumed
+            raise FontsNotSwapped(
+                f"{len(bare) - len(swapped)} of {len(bare)} compact font subsets not swapped"
+            )
     return result
 
 
