@@ -293,3 +293,28 @@ def test_init_documents_home_and_values_and_the_example_lines_work(run, tmp_path
     result = run("plan", "--json", "-c", config, tmp_path / "ws" / "profiles" / "roster.csv")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["members"][0]["fields"]["mobility"] == "out_of_province"
+
+
+def test_a_roster_with_only_a_place_column_gets_the_class_a_person_would_give(run, tmp_path: Path) -> None:
+    small_workspace(tmp_path)
+    config = yaml.safe_load((tmp_path / "packgen.yaml").read_text(encoding="utf-8"))
+    config["organization"]["home"] = HOME
+    (tmp_path / "packgen.yaml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    places = {
+        "上海市浦东新区": "out_of_province", "北京朝阳": "out_of_province", "石河子市": "out_of_province",
+        "南京市江宁区": "within_province", "昆山": "within_province", "盐城市盐都区": "within_city",
+        "东台市": "within_city", "日本东京": "abroad", "中国香港": "abroad", "澳门": "abroad",
+        "跑车（苏新线）": "on_the_road", "长途货运": "on_the_road",
+    }  # fmt: skip
+    rows = "".join(f"A{i},张{i},{place}\n" for i, place in enumerate(places, start=1))
+    path = tmp_path / "profiles" / "roster.csv"
+    path.write_text("党员编号,姓名,外出地点\n" + rows, encoding="utf-8")
+    result = run("plan", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert [m["fields"]["mobility"] for m in report["members"]] == list(places.values())
+    assert report["problems"][0]["message"] == (
+        "no mobility column (流动类型); read as out_of_province from 外出地点 '上海市浦东新区': 上海市浦东新区 is in "
+        "another province than 江苏省 (organization.home)"
+    )
+    assert (report["problems"][0]["column"], len(report["problems"])) == ("外出地点", len(places))
