@@ -1,9 +1,10 @@
-"""Worker processes that end with the build that started them, and a time limit for work done in
-this process."""
+"""Worker processes that end with the build that started them, a time limit for work done in this
+process, and the process's cyclic garbage collector paused while a large roster is read."""
 
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import signal
 import threading
@@ -42,6 +43,22 @@ def time_limit(seconds: float) -> Iterator[None]:
             signal.setitimer(signal.ITIMER_REAL, 0)
     finally:
         signal.signal(signal.SIGALRM, previous)
+
+
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector: a roster of 100,000 members is some millions of dicts,
+    lists and strings made at once, none of them in a cycle, and the collector would go over all of
+    them again and again as they come (40 % of the time it takes to read and plan them). Objects
+    are still freed as their last reference goes; the collector runs again afterwards."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def end_with_parent() -> None:

@@ -35,7 +35,7 @@ from packgen.outputs.delivery import DeliveryRow, delivery_rows, write_delivery
 from packgen.outputs.manifest import Entry, previous_entries, read_manifest, summarize, write_manifest
 from packgen.outputs.paths import BOOKLETS_DIR, booklet_path
 from packgen.outputs.printrun import write_print_runs
-from packgen.processes import DEFAULT_TIMEOUT, TimeUp, time_limit
+from packgen.processes import DEFAULT_TIMEOUT, TimeUp, paused_gc, time_limit
 from packgen.render.booklet import Renderer
 from packgen.roster.members import Member, Problem, Roster, load_roster
 from packgen.rules.ruleset import Assignment, assign_plans
@@ -52,8 +52,9 @@ def read_and_assign(
             f"{missing[0]}: no such file or folder, where the config looks for profiles; run packgen inside a "
             "workspace (packgen init DIR makes one), give the profile files, or point -c at a packgen.yaml"
         )
-    roster = load_roster(paths, config.columns, encoding=encoding, sheet=sheet)
-    return roster, assign_plans(config, roster.members)
+    with paused_gc():
+        roster = load_roster(paths, config.roster_settings(), encoding=encoding, sheet=sheet)
+        return roster, assign_plans(config, roster.members)
 
 
 @dataclass

@@ -211,8 +211,7 @@ def _show_result(cfg: Config, result: BuildResult, *, as_json: bool, quiet: bool
             }  # fmt: skip
         )
         raise typer.Exit(result.exit_code)
-    for problem in result.problems:
-        ui.err.print(f"{problem.severity}: {problem}", markup=False)
+    ui.problems(result.problems)
     for entry in result.failed:
         if entry.plan:  # a row with errors has no plan: its errors are printed above, as problems
             ui.err.print(f"failed: {entry.id} {entry.name}: {entry.error}", markup=False)

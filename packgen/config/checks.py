@@ -12,6 +12,7 @@ from packgen.config.conditions import check_conditions, parse_condition
 from packgen.config.schema import Config, Located, material_file, output_problem
 from packgen.errors import ConfigError
 from packgen.materials import MATERIAL_KINDS, load_material
+from packgen.roster.infer import home_place
 from packgen.roster.members import ALIASES_BY_KEY, FIELDS, header_key
 
 
@@ -37,6 +38,11 @@ def check_config(config: Config) -> list[Located]:
     problems += check_rules(config)
     problems += check_materials(config)
     problems += _column_problems(config)
+    if config.organization.home:
+        try:
+            home_place(config.organization.home)
+        except ValueError as exc:
+            problems.append((["organization", "home"], str(exc)))
     return problems
 
 

@@ -11,10 +11,11 @@ cannot reach Python internals, files or the network. :mod:`packgen.rules` evalua
 from __future__ import annotations
 
 import ast
+import warnings
 from collections.abc import Callable
 from typing import Any
 
-from simpleeval import EvalWithCompoundTypes, InvalidExpression
+from simpleeval import EvalWithCompoundTypes, InvalidExpression, safe_add, safe_mult
 
 from packgen.config.schema import Located
 from packgen.roster.members import GENDER, INTERNET, MOBILITY, YES_NO
@@ -92,7 +93,11 @@ def parse_condition(when: str) -> tuple[ast.Expr | None, str | None]:
         f"inside another); write it more simply or split it into several rules: {when}"
     )
     try:
-        tree = evaluator().parse(when.strip())
+        with (
+            warnings.catch_warnings()
+        ):  # Python's own notes (1a: "invalid decimal literal") are not for users
+            warnings.simplefilter("ignore", SyntaxWarning)
+            tree = evaluator().parse(when.strip())
     except SyntaxError as exc:
         if "too many nested" in exc.msg:
             return None, too_deep
@@ -296,3 +301,51 @@ def check_conditions(rules: list[tuple[Any, Any]]) -> list[Located]:
 
 def evaluator() -> EvalWithCompoundTypes:
     return EvalWithCompoundTypes(functions=dict(FUNCTIONS))
+
+
+#: what a compiled condition sees besides the member's fields: the functions, and ``+``/``*`` that
+#: refuse to build huge text or lists (simpleeval's), as simpleeval evaluates them
+_GLOBALS: dict[str, Any] = {"__builtins__": {}, **FUNCTIONS, "_add": safe_add, "_mul": safe_mult}
+
+
+class _SafeArithmetic(ast.NodeTransformer):
+    def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
+        self.generic_visit(node)
+        if isinstance(node.op, ast.Add | ast.Mult):
+            name = "_add" if isinstance(node.op, ast.Add) else "_mul"
+            return ast.Call(func=ast.Name(id=name, ctx=ast.Load()), args=[node.left, node.right], keywords=[])
+        return node
+
+
+def compile_first_match(trees: list[ast.Expr]) -> Callable[[dict[str, Any]], int]:
+    """One function for conditions in order: the position of the first that holds, or -1. One
+    evaluation for each member instead of one for each rule; a condition that raises (TypeError:
+    ``age >= 65`` without an age) raises here, and the caller asks the rules one by one."""
+    import copy
+
+    chain: ast.expr = ast.Constant(-1)
+    for index in range(len(trees) - 1, -1, -1):
+        test = _SafeArithmetic().visit(copy.deepcopy(trees[index].value))
+        chain = ast.IfExp(test=test, body=ast.Constant(index), orelse=chain)
+    code = compile(ast.fix_missing_locations(ast.Expression(body=chain)), "<rules>", "eval")
+
+    def first(names: dict[str, Any]) -> int:
+        return int(eval(code, _GLOBALS, names))  # noqa: S307 - allow-listed expressions, no builtins
+
+    return first
+
+
+def compile_condition(tree: ast.Expr) -> Callable[[dict[str, Any]], Any]:
+    """A condition checked by :func:`parse_condition` as a function of the member's fields, which
+    evaluates as simpleeval does (same operators, same guarded ``+`` and ``*``) but as Python
+    bytecode: ~20x faster, which matters for 100,000 members times every rule. Only what the
+    allow-list passed is compiled; names starting with ``_`` never come from a condition."""
+    import copy
+
+    body = _SafeArithmetic().visit(copy.deepcopy(tree.value))
+    code = compile(ast.fix_missing_locations(ast.Expression(body=body)), "<rule>", "eval")
+
+    def evaluate(names: dict[str, Any]) -> Any:
+        return eval(code, _GLOBALS, names)  # noqa: S307 - an allow-listed expression, no builtins
+
+    return evaluate

@@ -26,6 +26,8 @@ from pydantic import (
 from packgen.assets import builtin_templates_dir
 from packgen.errors import ConfigError
 from packgen.roster.members import PLAN_KEYS, PlanKey
+from packgen.roster.settings import RosterSettings
+from packgen.roster.values import CHOICES, UnknownWord, choice_keys, normalisers
 
 __all__ = ["PLAN_KEYS", "PlanKey"]  # the plan vocabulary is the roster's (its 指定学习方式 column)
 
@@ -47,6 +49,8 @@ class Contact(_Model):
 class Organization(_Model):
     name: str
     campaign: str
+    #: where the members are registered (江苏省盐城市大丰区), to work out a member's mobility class
+    home: str = ""
     branch_secretaries: dict[str, Contact] = Field(default_factory=dict)
     contacts: list[Contact] = Field(default_factory=list)
 
@@ -211,6 +215,8 @@ class Config(_Model):
     profiles: list[str] = Field(default_factory=lambda: ["profiles"])
     output: str = "output"
     columns: dict[str, str] = Field(default_factory=dict)
+    #: field -> the organizer's own word -> the field's value (北漂: out_of_province)
+    values: dict[str, dict[str, Any]] = Field(default_factory=dict)
     plans: dict[PlanKey, PlanConfig]
     rules: list[Rule] = Field(default_factory=list)
     default_plan: PlanKey = "self_study"
@@ -224,11 +230,39 @@ class Config(_Model):
     #: (key, key, index …) -> 1-based line in the YAML, so later checks can say where
     _lines: dict[tuple[str | int, ...], int] = PrivateAttr(default_factory=dict)
 
-    @field_validator("rules", "columns", "allowed_hosts", mode="before")
+    @field_validator("rules", "columns", "allowed_hosts", "values", mode="before")
     @classmethod
     def _empty(cls, value: Any, info: Any) -> Any:
         """``rules:`` with every rule commented out is no rules, not an error."""
-        return ({} if info.field_name == "columns" else []) if value is None else value
+        return ({} if info.field_name in ("columns", "values") else []) if value is None else value
+
+    @field_validator("values")
+    @classmethod
+    def _words(cls, values: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        """Each word's value, as a key (省外 -> out_of_province, 是 -> True); a field that has no
+        words of its own, or a value the field never holds, is an error naming what it may be."""
+        read = normalisers()
+        checked: dict[str, dict[str, Any]] = {}
+        for fld, words in values.items():
+            if fld not in CHOICES:
+                raise ValueError(
+                    f"'{fld}' has no words of its own; values: maps words for {', '.join(CHOICES)}"
+                )
+            if not isinstance(words, dict):
+                raise ValueError(f"{fld}: expected words under it, e.g. 北漂: {choice_keys(fld)[0]}")
+            checked[fld] = {}
+            for word, value in (words or {}).items():
+                try:
+                    key = read[fld](str(value).lower() if isinstance(value, bool) else value)
+                except UnknownWord:
+                    key = None
+                if key is None or key == "":
+                    raise ValueError(
+                        f"{fld}: '{word}' is mapped to {value!r}, which {fld} never is; use one of "
+                        f"{', '.join(choice_keys(fld))}"
+                    )
+                checked[fld][str(word)] = key
+        return checked
 
     @field_validator("plans")
     @classmethod
@@ -237,6 +271,10 @@ class Config(_Model):
         if missing:
             raise ValueError(f"missing {', '.join(missing)}; every plan needs its section")
         return plans
+
+    def roster_settings(self) -> RosterSettings:
+        """What the roster stage needs of this config."""
+        return RosterSettings(columns=self.columns, values=self.values, home=self.organization.home)
 
     def resolve(self, relative: str) -> Path:
         return (self.workspace / relative).resolve()

@@ -23,12 +23,14 @@ def read_csv(path: Path, encoding: str | None, _sheet: str | None) -> Table:
         raise InputError(f"{path}: the file has no header row; export the roster again with its header row")
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_sniff_delimiter(text))
 
+    wrapped = '="' in text  # cells written ="0012" to keep their zeros: looked at only if there are any
+
     def records() -> Iterator[list[str]]:
         start, begin, record = 1, 1, []
         try:
             for record in reader:
                 start = begin
-                yield [_unwrap(cell) for cell in record]
+                yield [_unwrap(cell) for cell in record] if wrapped else record
                 begin = reader.line_num + 1
         except csv.Error as exc:
             raise InputError(
@@ -66,6 +68,8 @@ def _unclosed_quote(text: str, line: int) -> bool:
 
 def _unwrap(cell: str) -> str:
     """``="0012"`` is how some systems keep leading zeros in a CSV for Excel; the value is 0012."""
+    if not cell.startswith('="'):
+        return cell
     match = _EXCEL_TEXT.fullmatch(cell)
     return match[1].replace('""', '"') if match else cell
 

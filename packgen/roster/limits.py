@@ -18,3 +18,5 @@ MAX_CELL_CHARS = 2_000
 #: bytes of a shard's manifest.json that ``packgen merge`` reads (a shard of MAX_ROWS members
 #: writes ~200 MB); a larger one is refused unread
 MAX_MANIFEST_BYTES = 256 * 1024 * 1024
+#: cells from A1 to a sheet's farthest cell: the spreadsheet reader makes a grid of them
+MAX_CELLS = (MAX_ROWS + 1) * 60

@@ -37,6 +37,8 @@ def preview_parts(config: Config, view: MemberPreview) -> Iterator[RenderableTyp
     why.append(f"{plan.label} ({assignment.plan})\n", style="bold")
     why.append(f"{view.chosen_by}\n")
     why.append(f"理由 reason: {assignment.reason}")
+    if assignment.inferred:
+        why.append(assignment.inferred.explain("zh"))
     tried = Table.grid(padding=(0, 1))
     tried.add_column(no_wrap=True)
     tried.add_column(no_wrap=True)
