@@ -17,6 +17,10 @@ class InputError(PackgenError):
     """A profiles file cannot be read at all (missing, binary, wrong format, too large)."""
 
 
+class OutputError(PackgenError):
+    """The output folder cannot be written (disk full, read-only): the build stops, nothing half-written."""
+
+
 class UsageError(PackgenError):
     """The command line asks for something that does not make sense."""
 

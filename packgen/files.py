@@ -34,12 +34,19 @@ def atomic_output(
             handle.flush()
             if sync:
                 os.fsync(handle.fileno())
+        if before_rename is not None:
+            before_rename()
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if exc.filename is None or exc.filename == str(
+            tmp
+        ):  # a full disk: name the file, not its temporary name
+            raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from None
+        raise
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    if before_rename is not None:
-        before_rename()
-    os.replace(tmp, path)
 
 
 def sync_all() -> None:

@@ -74,10 +74,10 @@ _IMAGE_SRC = re.compile(r'(<img\b[^>]*?\bsrc=")([^"]*)(")')
 
 
 def _image_url(chapter: Path, src: str, images: list[Path]) -> str:
-    """An image a chapter shows by a relative path, as a file URL next to the chapter (it must exist,
-    and is added to ``images``)."""
-    if re.match(r"[a-zA-Z][a-zA-Z0-9+.-]*:", src) or src.startswith("/"):
-        return src  # a URL or an absolute path: the booklet's fetcher decides
+    """An image a chapter shows by its path (relative to the chapter, or absolute), as a file URL
+    (it must exist, and is added to ``images``, which the config checks are inside the workspace)."""
+    if re.match(r"[a-zA-Z][a-zA-Z0-9+.-]*:", src):
+        return src  # a URL: the booklet's fetcher decides
     image = (chapter.parent / urllib.parse.unquote(html.unescape(src))).resolve()
     if not image.is_file():
         raise ConfigError(

@@ -1,10 +1,64 @@
-"""Worker processes that end with the build that started them."""
+"""Worker processes that end with the build that started them, a time limit for work done in this
+process, and the process's cyclic garbage collector paused while a large roster is read."""
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
+import signal
 import threading
 import time
+from collections.abc import Iterator
+from typing import Any
+
+DEFAULT_TIMEOUT = 120.0  #: seconds one booklet (or a template's check) may take (``--timeout``)
+
+
+class TimeUp(BaseException):
+    """Raised by :func:`time_limit`'s alarm. Not an ``Exception``, so no ``except Exception`` on the way
+    (WeasyPrint has some) swallows it."""
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Raise :class:`TimeUp` in the block once ``seconds`` have passed, between two Python steps (a
+    worker process stuck inside C code is stopped from outside instead: see ``build.workers``). The
+    alarm comes again every second after that: one that lands in a finalizer is only printed. Outside
+    the main thread there is no limit: signals reach the main thread only. Catch ``TimeUp`` around
+    the ``with``: it may come as the block ends."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def alarm(signum: int, frame: Any) -> None:
+        raise TimeUp
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, seconds, 1.0)
+        try:
+            yield
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+    finally:
+        signal.signal(signal.SIGALRM, previous)
+
+
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector: a roster of 100,000 members is some millions of dicts,
+    lists and strings made at once, none of them in a cycle, and the collector would go over all of
+    them again and again as they come (40 % of the time it takes to read and plan them). Objects
+    are still freed as their last reference goes; the collector runs again afterwards."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def end_with_parent() -> None:

@@ -672,9 +672,12 @@ def test_a_member_whose_row_has_errors_is_in_the_manifest_as_failed(run, tmp_pat
     assert result.exit_code == 1
     message = (
         "unknown study plan (指定学习方式); expected one of 就地自学 / 自学 / 线上联学 / 线上 / 网上 / 送学上门 / "
-        "送学 (or self_study / online / delivered)"
+        "送学 (or self_study / online / delivered); if it means one of them, say so under values: in packgen.yaml"
     )
-    assert result.stderr == f"error: {roster}, row 3, column '指定学习方式': '随便学': {message}\n"  # once
+    hint = "  values:\n    plan:\n      随便学: self_study  # or online, delivered"
+    assert (
+        result.stderr == f"error: {roster}, row 3, column '指定学习方式': '随便学': {message}:\n{hint}\n"
+    )  # once
     failed = [e for e in manifest(out)["members"] if e["status"] == "failed"]
     error = f"roster.csv, row 3: 指定学习方式: {message}"
     assert [(e["id"], e["name"], e["plan"], e["error"]) for e in failed] == [("T02", "李秀英", "", error)]

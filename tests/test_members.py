@@ -27,6 +27,7 @@ from packgen.roster.members import (
     map_headers,
     member_from_mapping,
 )
+from packgen.roster.settings import RosterSettings
 from packgen.roster.values import parse_birth, parse_phone
 
 DATA = ROOT / "tests" / "data"
@@ -156,7 +157,9 @@ def test_unknown_label_says_what_is_expected(tmp_path: Path) -> None:
     roster = load_roster([path])
     assert [str(p) for p in roster.errors] == [
         f"{path}, row 2, column '网络条件': '很快': unknown internet condition (网络条件); expected one of "
-        "良好 / 好 / 稳定 / 一般 / 中 / 较差 / 差 / 弱 / 不稳定 / 无 / 没有 / 无网络 (or good / fair / weak / none)"
+        "良好 / 好 / 稳定 / 一般 / 中 / 较差 / 差 / 弱 / 不稳定 / 无 / 没有 / 无网络 (or good / fair / weak / none); "
+        "if it means one of them, say so under values: in packgen.yaml:\n"
+        "  values:\n    internet:\n      很快: good  # or fair, weak, none"
     ]
 
 
@@ -176,7 +179,7 @@ def test_headers_match_ignoring_case_spaces_and_punctuation() -> None:
 
 def test_config_columns_map_headers_packgen_does_not_know(tmp_path: Path) -> None:
     path = write_csv(tmp_path / "r.csv", "工号,党员,手机号,微信号\nA1,张三,138 0000 0001,zs01\n")
-    roster = load_roster([path], {"工号": "id", "党员": "name", "手机号": "phone"})
+    roster = load_roster([path], RosterSettings(columns={"工号": "id", "党员": "name", "手机号": "phone"}))
     assert roster.problems == []
     (member,) = roster.members
     assert (member.id, member.name, member.phone) == ("A1", "张三", "13800000001")
@@ -447,7 +450,9 @@ def test_name_outside_the_bmp_reaches_the_booklet(run, tmp_path: Path) -> None:
 def test_unknown_gender_offers_chinese_and_english(tmp_path: Path) -> None:
     path = write_csv(tmp_path / "r.csv", "党员编号,姓名,性别\nA1,张三,未填\n")
     assert [str(p) for p in load_roster([path]).errors] == [
-        f"{path}, row 2, column '性别': '未填': unknown gender (性别); expected one of 男 / 女 / 男性 / 女性 (or m / male / f / female)"
+        f"{path}, row 2, column '性别': '未填': unknown gender (性别); expected one of 男 / 女 / 男性 / 女性 "
+        "(or m / male / f / female); if it means one of them, say so under values: in packgen.yaml:\n"
+        "  values:\n    gender:\n      未填: 男  # or 女"
     ]
 
 

@@ -145,9 +145,10 @@ def test_merge_refuses_a_booklet_changed_after_its_build(run, built: BuildResult
     result = run("merge", shard, "-o", tmp_path / "merged")
     assert result.exit_code == 2
     assert result.stderr == (
-        f"error: {shard / 'booklets' / 'T04.pdf'}: missing or changed since its build recorded it; "
+        f"error: {shard}: member 'T04': booklets/T04.pdf is missing or changed since its build recorded it; "
         "build that shard again\n"
     )
+    assert not (tmp_path / "merged").exists()  # nothing written before every shard passed
 
 
 _BUILD_PROCESS = os.getpid()

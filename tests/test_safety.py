@@ -315,14 +315,3 @@ def test_what_weasyprint_would_ignore_in_a_workspace_stylesheet_is_a_warning(run
         "without it.",
     ]
     assert run("validate", "--strict").exit_code == 1
-
-
-def test_a_chapter_image_outside_the_workspace_may_be_loaded_and_nothing_beside_it(tmp_path: Path) -> None:
-    (tmp_path / "elsewhere").mkdir()
-    image, other = tmp_path / "elsewhere" / "map.png", tmp_path / "elsewhere" / "secret.txt"
-    image.write_bytes(b"png")
-    other.write_text("x", encoding="utf-8")
-    fetcher = _fetcher(FetchPolicy([tmp_path / "ws"], files=[image]))
-    assert fetcher.fetch(image.as_uri()).read() == b"png"
-    with pytest.raises(ForbiddenURL):
-        fetcher.policy.check(other.as_uri())

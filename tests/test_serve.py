@@ -109,14 +109,19 @@ def test_the_problems_validate_lists_are_shown_at_the_top(run, tmp_path: Path) -
     listed = validate.stderr.splitlines()
     assert listed == [
         f"error: {root / 'profiles' / 'roster.csv'}, row 3, column '流动类型': '火星': unknown mobility type "
-        "(流动类型); expected one of 市内 / 本市 / 县内 / 本县 / 省内 / 本省 / 省外 / 外省 / 境外 / 国外 / 出国 / 海外 / "
-        "在途 / 流动在途 / 跑运输 (or within_city / within_province / out_of_province / abroad / on_the_road)",
+        "(流动类型); expected one of 市内 / 本市 / 县内 / 省内 / 本省 / 省外 / 外省 / 境外 / 国外 / 在途 / 跑运输 / 市内流动 / "
+        "省内流动 / 省内跨市流动 / 跨省流动 / 出国（境） (or within_city / within_province / out_of_province / abroad / "
+        "on_the_road); if it means one of them, say so under values: in packgen.yaml:",
+        "  values:",
+        "    mobility:",
+        "      火星: within_city  # or within_province, out_of_province, abroad, on_the_road",
         f"error: {root / 'profiles' / 'roster.csv'}, row 3, column '姓名': name is empty; every member needs one",
     ]
     with serving(root) as server:
         page = httpx.get(server.url).text
-    shown = [html.unescape(item) for item in re.findall(r'<li class="(?:error|warning)">(.*?)</li>', page)]
-    assert shown == listed
+    found = re.findall(r'<li class="(?:error|warning)">(.*?)</li>', page, re.DOTALL)
+    shown = [html.unescape(item) for item in found]
+    assert "\n".join(shown).splitlines() == listed  # the lines to add under values: in the same item
     assert "2 个错误 errors，0 个警告 warnings" in page
 
 

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from packgen.outputs.delivery import Delivery
 from packgen.outputs.manifest import Entry
 from packgen.outputs.printrun import PrintRun
+from packgen.processes import DEFAULT_TIMEOUT
 from packgen.roster.members import Problem
 
 Stage = Callable[[str], None]  #: told when the build moves on to print runs, delivery, manifest
@@ -29,6 +30,7 @@ class BuildOptions:
     print_run: PrintRunMode = "plan"
     pad_to: int = 2  #: pad every booklet in the print run to a multiple of this many pages
     order: Order = "auto"
+    timeout: float = DEFAULT_TIMEOUT  #: seconds one booklet may take to render; past it, it fails alone
     #: WeasyPrint as it is, for every booklet: no shortcut, no shared parts (for bisecting a doubt)
     plain_render: bool = False
     #: saddle or none: an imposed copy of each print run; None: as the config's ``imposition: kind``

@@ -9,8 +9,9 @@ never prints; progress goes to an optional callback, so the CLI (or a script) de
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -27,14 +28,15 @@ from packgen.build.lock import output_lock
 from packgen.build.options import BuildOptions, BuildResult, Stage
 from packgen.build.selection import in_shard, select
 from packgen.build.workers import Progress, render_all, stop_between_booklets
-from packgen.config.schema import Config
+from packgen.config.schema import Config, output_problem
 from packgen.content.plans import BookletContent, booklet_content, coverage_gaps, coverage_problems, selection
-from packgen.errors import InputError, PackgenError, UsageError
+from packgen.errors import InputError, OutputError, PackgenError, UsageError
 from packgen.files import sync_all, write_atomic
 from packgen.outputs.delivery import DeliveryRow, delivery_rows, write_delivery
 from packgen.outputs.manifest import Entry, previous_entries, read_manifest, summarize, write_manifest
 from packgen.outputs.paths import BOOKLETS_DIR, booklet_path, digital_path
 from packgen.outputs.printrun import write_print_runs
+from packgen.processes import DEFAULT_TIMEOUT, TimeUp, paused_gc, time_limit
 from packgen.render.booklet import Renderer
 from packgen.render.prepress import Prepress
 from packgen.roster.members import Member, Problem, Roster, load_roster
@@ -52,8 +54,9 @@ def read_and_assign(
             f"{missing[0]}: no such file or folder, where the config looks for profiles; run packgen inside a "
             "workspace (packgen init DIR makes one), give the profile files, or point -c at a packgen.yaml"
         )
-    roster = load_roster(paths, config.columns, encoding=encoding, sheet=sheet)
-    return roster, assign_plans(config, roster.members)
+    with paused_gc():
+        roster = load_roster(paths, config.roster_settings(), encoding=encoding, sheet=sheet)
+        return roster, assign_plans(config, roster.members)
 
 
 @dataclass
@@ -66,7 +69,12 @@ class Checked:
 
 
 def check(
-    config: Config, profiles: Sequence[Path] = (), *, encoding: str | None = None, sheet: str | None = None
+    config: Config,
+    profiles: Sequence[Path] = (),
+    *,
+    encoding: str | None = None,
+    sheet: str | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
 ) -> Checked:
     """The template, the profiles, each member's plan, what plans cannot serve, what stylesheets lose.
 
@@ -75,35 +83,40 @@ def check(
     renderer = Renderer(config)
     renderer.check_template()
     roster, assigned = read_and_assign(config, profiles, encoding=encoding, sheet=sheet)
-    roster.problems += problems_beyond_rows(config, renderer, assigned)
+    roster.problems += problems_beyond_rows(config, renderer, assigned, timeout)
     return Checked(roster, assigned, renderer)
 
 
 def problems_beyond_rows(
-    config: Config, renderer: Renderer, assigned: list[tuple[Member, Assignment]]
+    config: Config,
+    renderer: Renderer,
+    assigned: list[tuple[Member, Assignment]],
+    timeout: float = DEFAULT_TIMEOUT,
 ) -> list[Problem]:
     """What ``validate`` lists besides the rows' own problems: members their plan cannot serve, what
     the workspace's stylesheets lose, what keeps shared parts from being rendered once."""
     return [
         *coverage_problems(config, assigned),
         *renderer.stylesheet_problems(),
-        *compose_problems(config, renderer, assigned),
+        *compose_problems(config, renderer, assigned, timeout),
     ]
 
 
 def compose_problems(
-    config: Config, renderer: Renderer, assigned: list[tuple[Member, Assignment]]
+    config: Config, renderer: Renderer, assigned: list[tuple[Member, Assignment]], timeout: float
 ) -> list[Problem]:
     """One warning for each stylesheet rule that keeps shared parts from being rendered once
-    (:mod:`packgen.render.preconditions`), found on the first booklet of each plan."""
+    (:mod:`packgen.render.preconditions`), found on the first booklet of each plan (each within the
+    booklet time limit: the template is untrusted)."""
     if not renderer.fast:
         return []
     firsts = {assignment.plan: (member, assignment) for member, assignment in reversed(assigned)}
     found: dict[str, Problem] = {}
     for member, assignment in firsts.values():
         try:
-            breaches = renderer.compose_problems(booklet_content(config, member, assignment))
-        except PackgenError:
+            with time_limit(timeout):
+                breaches = renderer.compose_problems(booklet_content(config, member, assignment))
+        except (PackgenError, TimeUp):
             continue  # that member's own error; the build says it
         for breach in breaches:
             found.setdefault(
@@ -132,9 +145,12 @@ def build(
     (see :func:`packgen.build.workers.stop_between_booklets`).
     """
     options = options or BuildOptions(output=config.resolve(config.output))
+    check_output(config, options.output)
     if options.pad_to < 2 or options.pad_to % 2:
         raise UsageError(f"--pad-to {options.pad_to}: must be an even number of pages (2 for duplex, 4 …)")
-    checked = check(config, profiles, encoding=encoding, sheet=sheet)  # a broken template stops here
+    checked = check(
+        config, profiles, encoding=encoding, sheet=sheet, timeout=options.timeout
+    )  # a broken template stops here
     roster, assigned = checked.roster, checked.assigned
     if options.plans or options.branches:
         plans, branches = selection(config, assigned, options.plans, options.branches)
@@ -143,7 +159,7 @@ def build(
     chosen = select(assigned, options)
     output = options.output
     fingerprint = inputs_fingerprint(config, skip=output)
-    with output_lock(output):
+    with output_lock(output), writing(output):
         (output / BOOKLETS_DIR).mkdir(parents=True, exist_ok=True)
         remove_stale_parts(output / BOOKLETS_DIR)
         known = previous_entries(output)
@@ -171,6 +187,7 @@ def build(
                 stop_if_interrupted,
                 offset=len(done),
                 total=len(chosen),
+                timeout=options.timeout,
                 plain=options.plain_render,
             )
         if todo:
@@ -198,6 +215,27 @@ def build(
         )  # fmt: skip
         result.left_out, result.removed = left_out, removed
         return result
+
+
+@contextlib.contextmanager
+def writing(output: Path) -> Iterator[None]:
+    """While a build writes into ``output``: an OS error (a full disk, a read-only folder) stops it
+    with one line naming the file. Every file is written whole or not at all (``files.atomic_output``),
+    so the same command run again goes on from what is finished."""
+    try:
+        yield
+    except OSError as exc:
+        raise OutputError(
+            f"cannot write {exc.filename or output} ({exc.strerror or exc}); make room, or choose another "
+            "folder with -o, and run the same command again: finished booklets are kept"
+        ) from None
+
+
+def check_output(config: Config, output: Path) -> None:
+    """Refuse an output folder that holds the workspace or is a system folder (``-o /``)."""
+    problem = output_problem(output, config.workspace)
+    if problem:
+        raise UsageError(f"output folder {problem}")
 
 
 def rejected_rows(
@@ -272,18 +310,20 @@ def finish(
     ``forget``: members whose records the folder drops (no longer on the roster).
     """
     tell = stage or (lambda _: None)
-    before = read_manifest(output) or {}
+    before = read_manifest(output) or {}  # what this folder's last build recorded, if it still reads
+    runs_before, delivery_before = before.get("print_runs"), before.get("delivery")
     tell("print runs")
     imposition = config.imposition
     if options.impose is not None:
         imposition = imposition.model_copy(update={"kind": options.impose})
     runs = write_print_runs(
         output, entries, options.print_run, pad_to=options.pad_to, order=options.order,
-        previous=before.get("print_runs", []), jobs=options.jobs or os.cpu_count() or 1,
+        previous=runs_before if isinstance(runs_before, list) else [], jobs=options.jobs or os.cpu_count() or 1,
         prepress=Prepress.of(config), imposition=imposition,
     )  # fmt: skip
     tell("delivery list and labels")
-    delivery = write_delivery(config, output, rows, order=options.order, previous=before.get("delivery", {}))
+    previous = delivery_before if isinstance(delivery_before, dict) else {}
+    delivery = write_delivery(config, output, rows, order=options.order, previous=previous)
     tell("manifest")
     summary = summarize(entries)
     write_manifest(

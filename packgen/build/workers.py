@@ -1,9 +1,13 @@
-"""Render booklets in worker processes: a few tasks queued at a time, a dead worker failing only its
-booklet, Ctrl-C finishing the booklets in hand.
+"""Render booklets in worker processes: one booklet at a time per worker, a dead worker failing only
+its booklet, a booklet past the time limit stopped, Ctrl-C finishing the booklets in hand.
 
 Every booklet is written under a temporary name that does not end in ``.pdf``, recorded in the
 build journal, then renamed: a killed build leaves only complete booklets, each one known to the
 next build, which reports it ``unchanged`` instead of rendering it again.
+
+The time limit (``--timeout``): a worker that has not finished its booklet in time is killed and
+replaced, whatever it is doing (stuck inside C code too), and only that booklet fails. In-process
+(one job) an alarm signal stops the booklet between two Python steps.
 """
 
 from __future__ import annotations
@@ -11,13 +15,14 @@ from __future__ import annotations
 import contextlib
 import gc
 import hashlib
+import multiprocessing
 import os
 import shutil
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +31,7 @@ from packgen.content.plans import booklet_content
 from packgen.errors import PackgenError
 from packgen.files import atomic_output
 from packgen.outputs.manifest import Entry, append_journal
-from packgen.processes import end_with_parent
+from packgen.processes import TimeUp, end_with_parent, time_limit
 from packgen.render.booklet import Renderer
 from packgen.roster.members import Member
 from packgen.rules.ruleset import Assignment
@@ -36,11 +41,20 @@ WORKER_DIED = (
     "the worker process rendering this booklet died (out of memory, or killed); run the build again to retry"
 )
 Progress = Callable[[Entry, int, int], None]
+Task = tuple[Member, Assignment, Entry]
+
+
+def timed_out(seconds: float) -> str:
+    """The error of a booklet stopped at the time limit."""
+    return (
+        f"rendering took longer than the time limit of {seconds:g} s per booklet and was stopped; "
+        "if this booklet really is that large, raise the limit with --timeout SECONDS"
+    )
 
 
 def render_all(
     config: Config,
-    todo: list[tuple[Member, Assignment, Entry]],
+    todo: list[Task],
     output: Path,
     jobs: int,
     progress: Progress | None,
@@ -48,9 +62,10 @@ def render_all(
     *,
     offset: int,
     total: int,
+    timeout: float,
     plain: bool = False,
 ) -> list[Entry]:
-    """Render ``todo`` in-process (one job) or in a pool, never more than a few tasks queued at once.
+    """Render ``todo`` in-process (one job) or in worker processes, each booklet within ``timeout`` s.
 
     ``plain``: WeasyPrint as it is (no shortcut, no shared parts) for every booklet."""
     if not todo:
@@ -69,54 +84,128 @@ def render_all(
         frozen_before = gc.get_freeze_count()
         try:
             for member, assignment, entry in todo:
-                report(_build_one(member, assignment, entry, output))
+                report(_build_in_time(member, assignment, entry, output, timeout))
         finally:
             if not frozen_before:  # this process goes on after the build: the collector sees all again
                 gc.unfreeze()
         return entries
-    pending = iter(todo)
     shared: Path | None = output / SHARED_DIR  # where the workers leave shared parts for one another
     try:  # under the output folder's lock: what is there was left by a killed build
         shutil.rmtree(output / SHARED_DIR, ignore_errors=True)
         (output / SHARED_DIR).mkdir()
     except OSError:  # cannot write there: each worker renders the shared parts itself
         shared = None
-    pool: ProcessPoolExecutor | None = None
-    running: dict[Future[Entry], Entry] = {}
+    pending = iter(todo)
+    workers: list[_Worker] = []
     try:
         while True:
-            if pool is None:
-                pool = ProcessPoolExecutor(
-                    max_workers=jobs, initializer=_init_pool_worker, initargs=(config, shared, plain)
-                )
-            for member, assignment, entry in pending:
-                running[pool.submit(_build_one, member, assignment, entry, output)] = entry
-                if len(running) >= 2 * jobs:
+            for worker in [w for w in workers if w.task is None] + [None] * (jobs - len(workers)):
+                task = next(pending, None)
+                if task is None:
                     break
-            if not running:
+                if worker is None:
+                    worker = _Worker(config, output, shared, plain)
+                    workers.append(worker)
+                worker.give(task)
+            busy = [w for w in workers if w.task is not None]
+            if not busy:
                 break
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in finished:
-                entry = running.pop(future)
-                try:
-                    report(future.result())
-                except BrokenProcessPool:  # a worker was killed (out of memory? Ctrl-C?) or crashed
-                    stop_if_interrupted()  # Ctrl-C: not a failed booklet
-                    entry.status, entry.error, entry.file = "failed", WORKER_DIED, ""
-                    report(entry)
-                    if pool is not None:
-                        pool.shutdown(wait=False, cancel_futures=True)
-                    pool = None  # the rest go to a fresh pool; running ones fail the same way
-        if pool is not None:
-            pool.shutdown()
-    except BaseException:
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
-        raise
+            deadline = min(w.deadline for w in busy)
+            left = None if deadline == float("inf") else max(0.0, deadline - time.monotonic())
+            wait([w.conn for w in busy] + [w.sentinel for w in busy], left)
+            for worker in busy:
+                finished = worker.poll(timeout)
+                if finished is not None:
+                    if worker.broken:
+                        workers.remove(worker)
+                    report(finished)
     finally:
+        for worker in workers:
+            worker.stop()
         if shared is not None:
             shutil.rmtree(shared, ignore_errors=True)
     return entries
+
+
+class _Worker:
+    """A render process with one booklet at a time: it says when it starts one (the time limit counts
+    from there, not from its start-up) and sends back the entry when done."""
+
+    def __init__(self, config: Config, output: Path, shared: Path | None, plain: bool) -> None:
+        self.output = output
+        self.conn, child = multiprocessing.Pipe()
+        self.process = multiprocessing.Process(
+            target=_serve, args=(child, config, output, shared, plain), name="packgen-render", daemon=True
+        )
+        self.process.start()
+        child.close()
+        self.sentinel = self.process.sentinel
+        self.task: Task | None = None
+        self.deadline = float("inf")  #: until the worker says it started the booklet
+        self.broken = False
+
+    def give(self, task: Task) -> None:
+        self.task, self.deadline = task, float("inf")
+        self.conn.send(task)
+
+    def poll(self, timeout: float) -> Entry | None:
+        """The finished entry, a failed one (died, past the time limit), or None while it renders."""
+        assert self.task is not None
+        entry = self.task[2]
+        while True:
+            try:
+                message = self.conn.recv() if self.conn.poll() else None
+            except (EOFError, OSError):
+                return self._fail(entry, WORKER_DIED)
+            if message != "started":
+                break
+            self.deadline = time.monotonic() + timeout
+        if isinstance(message, OSError):  # it could not write the booklet: nor can the others
+            self.task = None
+            raise message
+        if isinstance(message, Entry):
+            self.task = None
+            return message
+        if not self.process.is_alive():
+            return self._fail(entry, WORKER_DIED)
+        if time.monotonic() >= self.deadline:
+            return self._fail(entry, timed_out(timeout))
+        return None
+
+    def _fail(self, entry: Entry, message: str) -> Entry:
+        self.stop()
+        self.task, self.broken = None, True
+        return _failed(entry, self.output, message)
+
+    def stop(self) -> None:
+        """End the process: at once when it holds a booklet (past its time, or the build stops)."""
+        if self.task is not None and self.process.is_alive():
+            self.process.kill()
+        else:  # a word, not the pipe's end: workers forked later hold this end of the pipe too
+            with contextlib.suppress(OSError):
+                self.conn.send(None)
+        self.conn.close()
+        self.process.join(timeout=5)
+
+
+def _serve(conn: Connection, config: Config, output: Path, shared: Path | None, plain: bool) -> None:
+    """A render worker's life: booklets in, entries out, until the build closes the pipe."""
+    end_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the build's: it stops between booklets
+    _init_worker(config, shared, plain)
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):
+            return
+        if task is None:
+            return
+        member, assignment, entry = task
+        conn.send("started")
+        try:
+            conn.send(_build_one(member, assignment, entry, output))
+        except OSError as exc:  # cannot write the booklet (disk full?): the build stops, in the parent
+            conn.send(exc)
 
 
 @contextlib.contextmanager
@@ -162,11 +251,6 @@ def _init_worker(config: Config, shared_folder: Path | None = None, plain: bool 
     _renderer, _warm = Renderer(config, shared_folder=shared_folder, plain=plain or None), False
 
 
-def _init_pool_worker(config: Config, shared_folder: Path | None, plain: bool) -> None:
-    end_with_parent()
-    _init_worker(config, shared_folder, plain)
-
-
 def render_booklet(member: Member, assignment: Assignment, digital: bool = False) -> tuple[bytes, bytes]:
     """The one place a batch turns (member, plan) into PDF bytes: the booklet and, when ``digital``,
     the digital edition (else empty bytes); the per-process renderer is reused."""
@@ -197,12 +281,9 @@ def _build_one(member: Member, assignment: Assignment, entry: Entry, output: Pat
     try:
         data, digital = render_booklet(member, assignment, digital=bool(entry.digital))
     except Exception as exc:  # a bug or a library failure for one member must not stop the batch
-        message = str(exc) if isinstance(exc, PackgenError) else f"{type(exc).__name__}: {exc}"
-        for file in (entry.file, entry.digital):  # an older booklet for this member is out of date
-            if file:
-                (output / file).unlink(missing_ok=True)
-        entry.status, entry.error, entry.file, entry.digital = "failed", message, "", ""
-        return entry
+        return _failed(
+            entry, output, str(exc) if isinstance(exc, PackgenError) else f"{type(exc).__name__}: {exc}"
+        )
     entry.status, entry.pages, entry.sha256 = "built", pdf_page_count(data), hashlib.sha256(data).hexdigest()
     if entry.digital:  # written first: the journal line that the booklet's rename follows covers both
         entry.digital_sha256 = hashlib.sha256(digital).hexdigest()
@@ -210,6 +291,25 @@ def _build_one(member: Member, assignment: Assignment, entry: Entry, output: Pat
         with atomic_output(output / entry.digital, sync=False) as handle:  # synced with the booklets
             handle.write(digital)
     write_recorded(output, entry, data)
+    return entry
+
+
+def _build_in_time(
+    member: Member, assignment: Assignment, entry: Entry, output: Path, timeout: float
+) -> Entry:
+    """:func:`_build_one` in this process, stopped by an alarm after ``timeout`` seconds."""
+    try:
+        with time_limit(timeout):
+            return _build_one(member, assignment, entry, output)
+    except TimeUp:
+        return _failed(entry, output, timed_out(timeout))
+
+
+def _failed(entry: Entry, output: Path, message: str) -> Entry:
+    for file in (entry.file, entry.digital):  # an older booklet for this member is out of date
+        if file:
+            (output / file).unlink(missing_ok=True)
+    entry.status, entry.error, entry.file, entry.digital = "failed", message, "", ""
     return entry
 
 

@@ -95,6 +95,12 @@ def build(
         ),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Rebuild every booklet, changed or not.")] = False,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            "--timeout", help="Seconds one booklet may take to render; past it, that member fails.", min=0.1
+        ),
+    ] = 120.0,
     plain_render: Annotated[
         bool,
         typer.Option(
@@ -138,6 +144,7 @@ def build(
             print_run=print_run,  # type: ignore[arg-type]
             pad_to=pad_to,
             order=order,  # type: ignore[arg-type]
+            timeout=timeout,
             plain_render=plain_render,
             impose=impose,  # type: ignore[arg-type]
         )
@@ -223,8 +230,7 @@ def _show_result(cfg: Config, result: BuildResult, *, as_json: bool, quiet: bool
             }  # fmt: skip
         )
         raise typer.Exit(result.exit_code)
-    for problem in result.problems:
-        ui.err.print(f"{problem.severity}: {problem}", markup=False)
+    ui.problems(result.problems)
     for entry in result.failed:
         if entry.plan:  # a row with errors has no plan: its errors are printed above, as problems
             ui.err.print(f"failed: {entry.id} {entry.name}: {entry.error}", markup=False)

@@ -59,8 +59,7 @@ def validate(
             }  # fmt: skip
         )
     else:
-        for problem in roster.problems:
-            ui.err.print(f"{problem.severity}: {problem}", markup=False)
+        ui.problems(roster.problems)
         if not quiet:
             summary = f"{_count(len(roster.members), 'member')} read; {_count(len(errors), 'error')}, "
             summary += _count(len(warnings), "warning")
@@ -106,8 +105,7 @@ def plan(
     if as_json:
         emit_json({**report.as_dict(), "problems": [p.as_dict() for p in roster.problems]})
         raise typer.Exit(1 if roster.errors else 0)
-    for problem in roster.problems:
-        ui.err.print(f"{problem.severity}: {problem}", markup=False)
+    ui.problems(roster.problems)
     if not quiet:
         from packgen.views.preview import plan_tables
 

@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from packgen.config.conditions import check_conditions, parse_condition
-from packgen.config.schema import Config, Located, material_file
+from packgen.config.schema import Config, Located, material_file, output_problem
 from packgen.errors import ConfigError
 from packgen.materials import MATERIAL_KINDS, load_material
+from packgen.roster.infer import home_place
 from packgen.roster.members import ALIASES_BY_KEY, FIELDS, header_key
 
 
@@ -25,6 +26,9 @@ def check_config(config: Config) -> list[Located]:
                 f"folder {config.resolve(config.templates)} does not exist; create it or fix the path",
             )
         )
+    refused = output_problem(config.resolve(config.output), config.workspace)
+    if refused:
+        problems.append((["output"], refused))
     names = [rule.name for rule in config.rules]
     for index, name in enumerate(names):
         if name in names[:index]:
@@ -34,6 +38,11 @@ def check_config(config: Config) -> list[Located]:
     problems += check_rules(config)
     problems += check_materials(config)
     problems += _column_problems(config)
+    if config.organization.home:
+        try:
+            home_place(config.organization.home)
+        except ValueError as exc:
+            problems.append((["organization", "home"], str(exc)))
     problems += _profile_problems(config)
     return problems
 
@@ -127,7 +136,12 @@ def check_materials(config: Config) -> list[Located]:
                 )
                 continue
             try:
-                load_material(config.resolve_material(name))
+                material = load_material(config.resolve_material(name))
             except ConfigError as exc:
                 problems.append((loc, str(exc).removeprefix(f"{config.source}: ")))
+                continue
+            for image in material.images:
+                outside = config.outside(image)
+                if outside:
+                    problems.append((loc, f"material '{name}' shows the image {outside}"))
     return problems

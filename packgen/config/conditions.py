@@ -11,10 +11,11 @@ cannot reach Python internals, files or the network. :mod:`packgen.rules` evalua
 from __future__ import annotations
 
 import ast
+import warnings
 from collections.abc import Callable
 from typing import Any
 
-from simpleeval import EvalWithCompoundTypes, InvalidExpression
+from simpleeval import EvalWithCompoundTypes, InvalidExpression, safe_add, safe_mult
 
 from packgen.config.schema import Located
 from packgen.roster.members import GENDER, INTERNET, MOBILITY, YES_NO
@@ -32,6 +33,9 @@ NUMBER_FIELDS = ("age",)
 #: Fields that are always text (birth as an ISO date), so comparing one with a number never matches.
 ALWAYS_TEXT = (*TEXT_FIELDS, "id", "birth")
 MAX_CONDITION = 500  #: characters
+#: levels of the parsed condition, one inside another (brackets, signs, operators): a rule needs a
+#: handful; evaluating one recurses once per level, so ``-`` * 490 would exhaust Python's stack
+MAX_NESTING = 40
 
 _ALLOWED = (
     ast.Expression, ast.Expr, ast.Load,
@@ -84,13 +88,27 @@ def parse_condition(when: str) -> tuple[ast.Expr | None, str | None]:
         return None, f"the condition is longer than {MAX_CONDITION} characters; split it into several rules"
     if not when.strip():
         return None, 'the condition is empty; write e.g. internet == "good"'
+    too_deep = (
+        f"the condition nests more than {MAX_NESTING} levels deep (brackets, signs or operators one "
+        f"inside another); write it more simply or split it into several rules: {when}"
+    )
     try:
-        tree = evaluator().parse(when.strip())
+        with (
+            warnings.catch_warnings()
+        ):  # Python's own notes (1a: "invalid decimal literal") are not for users
+            warnings.simplefilter("ignore", SyntaxWarning)
+            tree = evaluator().parse(when.strip())
     except SyntaxError as exc:
+        if "too many nested" in exc.msg:
+            return None, too_deep
         column = f" at column {exc.offset}" if exc.offset else ""
         return None, f"the condition cannot be parsed ({exc.msg}{column}): {when}"
     except (InvalidExpression, ValueError) as exc:
         return None, f"the condition cannot be parsed ({exc}): {when}"
+    except (RecursionError, MemoryError):  # Python's parser recursing in C, on some versions
+        return None, too_deep
+    if _depth(tree) > MAX_NESTING:
+        return None, too_deep
     for node in ast.walk(tree):
         problem = _disallowed(node)
         if problem:
@@ -111,6 +129,17 @@ def parse_condition(when: str) -> tuple[ast.Expr | None, str | None]:
     return tree, None
 
 
+def _depth(tree: ast.AST) -> int:
+    """How deep ``tree`` nests, counted with a stack of our own (never Python's)."""
+    deepest, stack = 0, [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if depth <= MAX_NESTING:  # deeper is too deep already: no need to count further
+            stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
+
+
 def _call_problem(node: ast.AST) -> str | None:
     """A call of an allowed function with the wrong number of arguments, which could never match."""
     if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name) or node.func.id not in CALLS:
@@ -122,20 +151,23 @@ def _call_problem(node: ast.AST) -> str | None:
     return f"{node.func.id}() takes {wanted} argument(s), e.g. {example}, not {ast.unparse(node)}"
 
 
-def _not_a_test(node: ast.AST, tree: ast.AST) -> str | None:
+def _not_a_test(node: ast.AST, tree: ast.AST, guard: bool = False) -> str | None:
     """What is wrong when part of a condition stands for true or false but cannot mean that.
 
     ``mobility == "abroad" or "on_the_road"`` reads well, but its ``"on_the_road"`` is always true, so
     the rule would take every member; ``internet`` alone is true for ``"none"`` too. A field alone
-    asks whether it is filled in (``not address``), which is fine for the other fields.
+    asks whether it is filled in (``not address``), which is fine for the other fields. A number
+    (``age``, ``len(name)``, ``age - 60``) is no condition either, except as a ``guard``: under ``and``
+    or ``not`` (``age and age > 65``), where it asks whether it is known.
     Returns a message with ``{when}`` left to fill in.
     """
     if isinstance(node, ast.Expr | ast.Expression):
         return _not_a_test(node.body if isinstance(node, ast.Expression) else node.value, tree)
     if isinstance(node, ast.BoolOp):
-        return next(filter(None, (_not_a_test(value, tree) for value in node.values)), None)
+        within = isinstance(node.op, ast.And)
+        return next(filter(None, (_not_a_test(value, tree, within) for value in node.values)), None)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
-        return _not_a_test(node.operand, tree)
+        return _not_a_test(node.operand, tree, True)
     if isinstance(node, ast.IfExp):
         return next(filter(None, (_not_a_test(n, tree) for n in (node.test, node.body, node.orelse))), None)
     if isinstance(node, ast.Name) and node.id in CATEGORIES:
@@ -143,6 +175,20 @@ def _not_a_test(node: ast.AST, tree: ast.AST) -> str | None:
         return (
             f"{node.id} alone is true whatever it holds, once filled in: {{when}}; compare it, e.g. "
             f'{node.id} == "{example}" (or {node.id} == None for not filled in)'
+        )
+    if guard and isinstance(node, ast.Name | ast.Call | ast.BinOp | ast.UnaryOp):
+        return None
+    if isinstance(node, ast.Name) and node.id in NUMBER_FIELDS:
+        return f"{node.id} alone is true for every member whose {node.id} is known: {{when}}; compare it, e.g. {node.id} >= 60"
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("len", "lower"):
+        return (
+            f"{ast.unparse(node)} is {'a number' if node.func.id == 'len' else 'text'}, not a comparison, so it is "
+            f"true for nearly every member: {{when}}; compare it, e.g. {CALLS[node.func.id][2]}"
+        )
+    if isinstance(node, ast.BinOp | ast.UnaryOp | ast.Tuple | ast.List | ast.Set):
+        return (
+            f"{ast.unparse(node)} is not a comparison, so it is the same for nearly every member: {{when}}; "
+            "compare it, e.g. age >= 60"
         )
     if isinstance(node, ast.Constant) and not isinstance(node.value, bool):
         fix = _one_of(node, tree) or 'write a comparison, e.g. internet == "none"'
@@ -256,3 +302,51 @@ def check_conditions(rules: list[tuple[Any, Any]], section: str = "rules") -> li
 
 def evaluator() -> EvalWithCompoundTypes:
     return EvalWithCompoundTypes(functions=dict(FUNCTIONS))
+
+
+#: what a compiled condition sees besides the member's fields: the functions, and ``+``/``*`` that
+#: refuse to build huge text or lists (simpleeval's), as simpleeval evaluates them
+_GLOBALS: dict[str, Any] = {"__builtins__": {}, **FUNCTIONS, "_add": safe_add, "_mul": safe_mult}
+
+
+class _SafeArithmetic(ast.NodeTransformer):
+    def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
+        self.generic_visit(node)
+        if isinstance(node.op, ast.Add | ast.Mult):
+            name = "_add" if isinstance(node.op, ast.Add) else "_mul"
+            return ast.Call(func=ast.Name(id=name, ctx=ast.Load()), args=[node.left, node.right], keywords=[])
+        return node
+
+
+def compile_first_match(trees: list[ast.Expr]) -> Callable[[dict[str, Any]], int]:
+    """One function for conditions in order: the position of the first that holds, or -1. One
+    evaluation for each member instead of one for each rule; a condition that raises (TypeError:
+    ``age >= 65`` without an age) raises here, and the caller asks the rules one by one."""
+    import copy
+
+    chain: ast.expr = ast.Constant(-1)
+    for index in range(len(trees) - 1, -1, -1):
+        test = _SafeArithmetic().visit(copy.deepcopy(trees[index].value))
+        chain = ast.IfExp(test=test, body=ast.Constant(index), orelse=chain)
+    code = compile(ast.fix_missing_locations(ast.Expression(body=chain)), "<rules>", "eval")
+
+    def first(names: dict[str, Any]) -> int:
+        return int(eval(code, _GLOBALS, names))  # noqa: S307 - allow-listed expressions, no builtins
+
+    return first
+
+
+def compile_condition(tree: ast.Expr) -> Callable[[dict[str, Any]], Any]:
+    """A condition checked by :func:`parse_condition` as a function of the member's fields, which
+    evaluates as simpleeval does (same operators, same guarded ``+`` and ``*``) but as Python
+    bytecode: ~20x faster, which matters for 100,000 members times every rule. Only what the
+    allow-list passed is compiled; names starting with ``_`` never come from a condition."""
+    import copy
+
+    body = _SafeArithmetic().visit(copy.deepcopy(tree.value))
+    code = compile(ast.fix_missing_locations(ast.Expression(body=body)), "<rule>", "eval")
+
+    def evaluate(names: dict[str, Any]) -> Any:
+        return eval(code, _GLOBALS, names)  # noqa: S307 - an allow-listed expression, no builtins
+
+    return evaluate

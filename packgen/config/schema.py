@@ -7,11 +7,14 @@ line; :mod:`packgen.config.checks` finds what a schema cannot see (rules, materi
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -23,6 +26,8 @@ from pydantic import (
 from packgen.assets import builtin_templates_dir
 from packgen.errors import ConfigError
 from packgen.roster.members import PLAN_KEYS, PlanKey
+from packgen.roster.settings import RosterSettings
+from packgen.roster.values import CHOICES, UnknownWord, choice_keys, normalisers
 
 __all__ = ["PLAN_KEYS", "PlanKey"]  # the plan vocabulary is the roster's (its 指定学习方式 column)
 
@@ -44,6 +49,8 @@ class Contact(_Model):
 class Organization(_Model):
     name: str
     campaign: str
+    #: where the members are registered (江苏省盐城市大丰区), to work out a member's mobility class
+    home: str = ""
     branch_secretaries: dict[str, Contact] = Field(default_factory=dict)
     contacts: list[Contact] = Field(default_factory=list)
 
@@ -183,6 +190,57 @@ class Rule(_Model):
     reason: str
 
 
+#: a host name: labels of letters, digits and hyphens, joined by dots
+_HOST = re.compile(r"(?!-)[^\W_](?:[^\W_]|-){0,62}(?:\.(?!-)[^\W_](?:[^\W_]|-){0,62})*")
+
+
+def _host(value: str) -> str:
+    """An ``allowed_hosts`` entry: a host name or an IP address, as a booklet's URLs give it."""
+    text = value.strip().lower().removesuffix(".")
+    try:
+        return str(ipaddress.ip_address(text.strip("[]")))
+    except ValueError:
+        pass
+    if _HOST.fullmatch(text) and len(text) <= 253:
+        return text
+    host = urlsplit(text if "://" in text else f"//{text}").hostname if "*" not in text else None
+    if host and _HOST.fullmatch(host):
+        raise ValueError(f"'{value}' is not a host name; write the host alone: {host}")
+    raise ValueError(
+        f"'{value}' is not a host name; list each host a booklet may load from by its name, e.g. "
+        "static.example.org (no wildcards)"
+    )
+
+
+#: folders no build may write into (nor anything inside them)
+_SYSTEM_FOLDERS = (
+    "/bin",
+    "/boot",
+    "/dev",
+    "/etc",
+    "/lib",
+    "/lib64",
+    "/proc",
+    "/run",
+    "/sbin",
+    "/sys",
+    "/usr",
+)
+
+
+def output_problem(output: Path, workspace: Path) -> str | None:
+    """Why a build may not write into ``output``: it holds the workspace (``/``, the home folder, the
+    workspace itself or a folder above it) or is a system folder. A build deletes in its output
+    folder what it no longer makes; it must have a folder of its own."""
+    out, home = output.resolve(), workspace.resolve()
+    if home.is_relative_to(out):
+        what = "the workspace" if out == home else f"the workspace {home}"
+        return f"{out} holds {what}; give the booklets a folder of their own, e.g. output"
+    if out == Path(out.anchor) or out == Path.home() or any(out.is_relative_to(s) for s in _SYSTEM_FOLDERS):
+        return f"{out} is a system folder; give the booklets a folder of their own, e.g. output"
+    return None
+
+
 class Config(_Model):
     organization: Organization
     training: Training
@@ -190,12 +248,14 @@ class Config(_Model):
     profiles: list[str] = Field(default_factory=lambda: ["profiles"])
     output: str = "output"
     columns: dict[str, str] = Field(default_factory=dict)
+    #: field -> the organizer's own word -> the field's value (北漂: out_of_province)
+    values: dict[str, dict[str, Any]] = Field(default_factory=dict)
     plans: dict[PlanKey, PlanConfig]
     rules: list[Rule] = Field(default_factory=list)
     default_plan: PlanKey = "self_study"
     default_reason: str = "没有规则匹配，按默认方式安排"
     templates: str = "templates"
-    allowed_hosts: list[str] = Field(default_factory=list)
+    allowed_hosts: list[Annotated[str, AfterValidator(_host)]] = Field(default_factory=list)
     imposition: Imposition = Imposition()
     #: any rule that holds gives the member the large-print edition (as does 大字版 = 是)
     large_print: list[LargePrintRule] = Field(default_factory=list)
@@ -208,11 +268,39 @@ class Config(_Model):
     #: (key, key, index …) -> 1-based line in the YAML, so later checks can say where
     _lines: dict[tuple[str | int, ...], int] = PrivateAttr(default_factory=dict)
 
-    @field_validator("rules", "columns", "allowed_hosts", "large_print", "digital", mode="before")
+    @field_validator("rules", "columns", "allowed_hosts", "values", "large_print", "digital", mode="before")
     @classmethod
     def _empty(cls, value: Any, info: Any) -> Any:
         """``rules:`` with every rule commented out is no rules, not an error."""
-        return ({} if info.field_name == "columns" else []) if value is None else value
+        return ({} if info.field_name in ("columns", "values") else []) if value is None else value
+
+    @field_validator("values")
+    @classmethod
+    def _words(cls, values: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        """Each word's value, as a key (省外 -> out_of_province, 是 -> True); a field that has no
+        words of its own, or a value the field never holds, is an error naming what it may be."""
+        read = normalisers()
+        checked: dict[str, dict[str, Any]] = {}
+        for fld, words in values.items():
+            if fld not in CHOICES:
+                raise ValueError(
+                    f"'{fld}' has no words of its own; values: maps words for {', '.join(CHOICES)}"
+                )
+            if not isinstance(words, dict):
+                raise ValueError(f"{fld}: expected words under it, e.g. 北漂: {choice_keys(fld)[0]}")
+            checked[fld] = {}
+            for word, value in (words or {}).items():
+                try:
+                    key = read[fld](str(value).lower() if isinstance(value, bool) else value)
+                except UnknownWord:
+                    key = None
+                if key is None or key == "":
+                    raise ValueError(
+                        f"{fld}: '{word}' is mapped to {value!r}, which {fld} never is; use one of "
+                        f"{', '.join(choice_keys(fld))}"
+                    )
+                checked[fld][str(word)] = key
+        return checked
 
     @field_validator("plans")
     @classmethod
@@ -222,18 +310,42 @@ class Config(_Model):
             raise ValueError(f"missing {', '.join(missing)}; every plan needs its section")
         return plans
 
+    def roster_settings(self) -> RosterSettings:
+        """What the roster stage needs of this config."""
+        return RosterSettings(columns=self.columns, values=self.values, home=self.organization.home)
+
     def resolve(self, relative: str) -> Path:
         return (self.workspace / relative).resolve()
 
+    def readable(self) -> list[Path]:
+        """The folders packgen reads materials, images and templates from: the workspace, its
+        templates folder and the built-in templates (resolved, symlinks and all)."""
+        return [self.workspace.resolve(), self.resolve(self.templates), builtin_templates_dir().resolve()]
+
+    def outside(self, path: Path) -> str | None:
+        """Why ``path`` (symlinks resolved) may not be read, or None when it is inside :meth:`readable`."""
+        real = path.resolve()
+        if any(real.is_relative_to(folder) for folder in self.readable()):
+            return None
+        return (
+            f"{real}, outside the workspace; packgen reads materials only from the workspace "
+            f"({self.workspace}), its {self.templates}/ folder and the built-in templates: copy the file "
+            "into the workspace"
+        )
+
     def resolve_material(self, entry: str) -> Path:
-        """A material path: the workspace first, then its templates folder, then the built-in templates."""
+        """A material path: the workspace first, then its templates folder, then the built-in templates;
+        found elsewhere (``../``, an absolute path, a symlink out) it is a config error."""
         for candidate in (
             self.resolve(entry),
             self.resolve(self.templates) / entry,
             builtin_templates_dir() / entry,
         ):
             if candidate.is_file():
-                return candidate
+                problem = self.outside(candidate)
+                if problem:
+                    raise ConfigError(f"{self.source}: material '{entry}' is {problem}")
+                return candidate.resolve()
         raise ConfigError(
             f"{self.source}: material '{entry}' not found (looked in {self.workspace}, its "
             f"{self.templates}/ folder and the built-in templates); check the path under plans: … materials:"

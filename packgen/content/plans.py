@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from packgen.config.schema import Config, Contact, DeliveryRound, Link, MaterialRef, PlanConfig, material_file
 from packgen.errors import UsageError
 from packgen.materials import Material, load_material
+from packgen.processes import paused_gc
 from packgen.roster.members import PLANS, Member, Problem
 from packgen.rules.ruleset import Assignment
 
@@ -137,6 +138,20 @@ def booklet_content(config: Config, member: Member, assignment: Assignment) -> B
 NO_ADDRESS = "送学上门但没有邮寄地址 (delivered, but no address)"
 
 
+def gaps_of(config: Config) -> Callable[[str, Member], tuple[str, ...]]:
+    """:func:`coverage_gaps` for many members: what they depend on (the plan, whether there is an
+    address, the route and branch) is the same for most members, and is looked at once."""
+    known: dict[tuple[str, bool, str, str], tuple[str, ...]] = {}
+
+    def gaps(key: str, member: Member) -> tuple[str, ...]:
+        what = (key, bool(member.address), member.route, member.branch)
+        if what not in known:
+            known[what] = tuple(coverage_gaps(key, config.plans[key], member))  # type: ignore[index]
+        return known[what]
+
+    return gaps
+
+
 def coverage_gaps(key: str, plan: PlanConfig, member: Member) -> list[str]:
     """Why a member cannot be served by their plan as configured (empty when they can)."""
     gaps = []
@@ -155,13 +170,15 @@ def coverage_problems(config: Config, assigned: Iterable[tuple[Member, Assignmen
     """A warning for each member their plan cannot serve as configured (no address to deliver to …),
     for ``validate`` and ``build``; ``plan`` lists them under 未能覆盖 · not covered."""
     problems = []
-    for member, assignment in assigned:
-        for gap in coverage_gaps(assignment.plan, config.plans[assignment.plan], member):
-            if assignment.source == "override" and gap == NO_ADDRESS:
-                continue  # the member's row already says so (its 指定学习方式 asks for 送学上门)
-            label = config.plans[assignment.plan].label
-            message = f"{member.id} {member.name} ({label}): not covered: {gap}"
-            problems.append(Problem(member.source, None, None, message, severity="warning"))
+    gaps = gaps_of(config)
+    with paused_gc():  # one pass over every member: see paused_gc
+        for member, assignment in assigned:
+            for gap in gaps(assignment.plan, member):
+                if assignment.source == "override" and gap == NO_ADDRESS:
+                    continue  # the member's row already says so (its 指定学习方式 asks for 送学上门)
+                label = config.plans[assignment.plan].label
+                message = f"{member.id} {member.name} ({label}): not covered: {gap}"
+                problems.append(Problem(member.source, None, None, message, severity="warning"))
     return problems
 
 
@@ -178,6 +195,7 @@ class PlanReport:
 
     rows: list[PlanRow]
     rule_names: list[str] = field(default_factory=list)  #: in config order
+    on: dt.date | None = None  #: the day ages are counted on (the training's start)
 
     @property
     def by_rule(self) -> dict[str, int]:
@@ -226,6 +244,7 @@ class PlanReport:
                     "plan": r.assignment.plan, "source": r.assignment.source, "rule": r.assignment.rule,
                     "reason": r.assignment.explanation, "edition": r.assignment.edition,
                     "edition_reason": r.assignment.edition_reason, "gaps": list(r.gaps),
+                    **r.member.as_data(self.on or dt.date.today()),
                 }
                 for r in self.rows
             ],
@@ -274,11 +293,11 @@ def plan_report(
 ) -> PlanReport:
     """The plan table for ``packgen plan``, optionally only some plans and branches."""
     plans, branches = selection(config, assigned, plans, branches)
-    return PlanReport(
-        [
-            PlanRow(m, a, tuple(coverage_gaps(a.plan, config.plans[a.plan], m)))
+    gaps = gaps_of(config)
+    with paused_gc():  # a row for every member: see paused_gc
+        rows = [
+            PlanRow(m, a, gaps(a.plan, m))
             for m, a in assigned
             if (not plans or a.plan in plans) and (not branches or m.branch in branches)
-        ],
-        [rule.name for rule in config.rules],
-    )
+        ]
+    return PlanReport(rows, [rule.name for rule in config.rules], config.training.start)

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from typing import Any
 from packgen.config.schema import Config
 from packgen.content.plans import BookletContent, booklet_content
 from packgen.errors import UsageError
-from packgen.roster.members import Member, Problem, format_phone
+from packgen.roster.members import Inference, Member, Problem, format_phone
 from packgen.rules.ruleset import Assignment, RuleCheck, rule_set
 
 
@@ -48,12 +49,18 @@ def find_member(
     )
 
 
+def _inferred(inference: Inference | None) -> str:
+    """Where a class worked out from another column came from, after the class."""
+    return f" (from {inference.column} '{inference.text}': {inference.because})" if inference else ""
+
+
 @dataclass
 class MemberPreview:
     """One member's booklet content and the rules tried to choose their plan."""
 
     content: BookletContent
     trace: list[RuleCheck]
+    on: dt.date  #: the day ages are counted on (the training's start)
 
     def facts(self) -> list[tuple[str, str]]:
         """Who the member is, as (label, value) with the empty values left out: the terminal's
@@ -62,7 +69,7 @@ class MemberPreview:
         rows = [
             ("编号 id", member.id),
             ("支部 branch", member.branch),
-            ("流动 mobility", member.mobility or ""),
+            ("流动 mobility", (member.mobility or "") + _inferred(member.inferred.get("mobility"))),
             ("所在地 location", member.location),
             ("职业 occupation", member.occupation),
             ("年龄 age", str(age) if age is not None else ""),
@@ -88,6 +95,7 @@ class MemberPreview:
             "plan": assignment.plan, "source": assignment.source, "rule": assignment.rule,
             "reason": assignment.explanation,
             "edition": assignment.edition, "edition_reason": assignment.edition_reason,
+            **member.as_data(self.on),
             "rules_tried": [{"rule": c.name, "when": c.when, "matched": c.matched} for c in self.trace],
             "schedule": [vars(row) for row in self.content.schedule],
             "materials": [
@@ -108,4 +116,4 @@ def member_preview(
     trace = (
         [] if assignment.source == "override" else rule_set(config, [m for m, _ in assigned]).trace(member)
     )
-    return MemberPreview(booklet_content(config, member, assignment), trace)
+    return MemberPreview(booklet_content(config, member, assignment), trace, config.training.start)

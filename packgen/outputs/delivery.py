@@ -29,6 +29,7 @@ from packgen.files import sha256_file, write_atomic
 from packgen.outputs.manifest import Entry, csv_cell
 from packgen.outputs.paths import DELIVERY_DIR
 from packgen.outputs.printrun import print_key
+from packgen.processes import DEFAULT_TIMEOUT, TimeUp, time_limit
 from packgen.render.engine import render_pdf
 from packgen.render.fetch import FetchPolicy
 from packgen.render.templates import build_date, environment, iso_utc
@@ -186,13 +187,18 @@ def render_labels(config: Config, env: jinja2.Environment, rows: list[DeliveryRo
     labels = [{**asdict(row), "phone": format_phone(row.phone)} for row in rows]
     sheets = [labels[i : i + LABELS_PER_SHEET] for i in range(0, len(labels), LABELS_PER_SHEET)]
     try:
-        html = env.get_template(LABELS_TEMPLATE).render(
-            org=config.organization,
-            sheets=sheets,
-            created=iso_utc(build_date()),
-        )
+        with time_limit(DEFAULT_TIMEOUT):  # a workspace's labels template is untrusted too
+            html = env.get_template(LABELS_TEMPLATE).render(
+                org=config.organization,
+                sheets=sheets,
+                created=iso_utc(build_date()),
+            )
     except jinja2.TemplateError as exc:
         raise ConfigError(f"template {LABELS_TEMPLATE}: {exc}") from None
+    except TimeUp:
+        raise ConfigError(
+            f"template {LABELS_TEMPLATE}: took longer than {DEFAULT_TIMEOUT:g} s to render and was stopped"
+        ) from None
     roots = [builtin_templates_dir(), config.resolve(config.templates), config.workspace]
     base = builtin_templates_dir().as_uri() + "/"
     return render_pdf(html, base, FetchPolicy(roots, config.allowed_hosts))

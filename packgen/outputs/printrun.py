@@ -19,6 +19,7 @@ imposition, an imposed copy is written beside it (``print-run-online-imposed.pdf
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import re
 from concurrent.futures import ProcessPoolExecutor
@@ -28,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from packgen.config.schema import Imposition
-from packgen.files import atomic_output, sha256_file
+from packgen.files import sha256_file, write_atomic
 from packgen.outputs.impose import impose_saddle
 from packgen.outputs.manifest import Entry
 from packgen.outputs.paths import PRINT_DIR
@@ -314,18 +315,20 @@ def combine(
     if finish.prepress.variant != "none":  # PDF/X wants them; the booklets' dates are the build's
         for key, date in dates.items():
             run.docinfo[key] = date
-    key = hashlib.sha256(json.dumps([(p.file, p.blank) for p in placements]).encode()).hexdigest()
-    finish.prepress.mark(run, key)
-    with atomic_output(target) as handle:  # 1.7 as the booklets are (they use transparency groups, 1.4)
-        run.save(handle, **finish.prepress.save_options(min_version="1.7"))
-    done = Combined(len(run.pages), sha256_file(target))
+    finish.prepress.mark(run, hashlib.sha256(json.dumps([(p.file, p.blank) for p in placements]).encode()).hexdigest())
+    # 1.7 as the booklets are (they use transparency groups, 1.4). Saved in memory, then written: qpdf
+    # 12.4 aborts the whole process on a full disk while it writes with a deterministic id (pikepdf 10.18)
+    buffer = io.BytesIO()
+    run.save(buffer, **finish.prepress.save_options(min_version="1.7"))
+    write_atomic(target, buffer.getvalue())
+    done = Combined(len(run.pages), hashlib.sha256(buffer.getbuffer()).hexdigest())
     imposition = finish.imposition
     if imposition is None:
         return done
-    imposed = target.with_name(f"{target.stem}-imposed.pdf")
-    with atomic_output(imposed) as handle:
-        sheets = impose_saddle(
-            target, handle, [(p.first_page, p.pages) for p in placements], title=imposed.stem, sheet=imposition.sheet,
-            flip=imposition.flip, fold_marks=imposition.fold_marks, crop_marks=imposition.crop_marks,
-        ).sheets  # fmt: skip
-    return Combined(done.pages, done.sha256, sheets, sha256_file(imposed))
+    imposed, sheet = target.with_name(f"{target.stem}-imposed.pdf"), io.BytesIO()
+    sheets = impose_saddle(
+        target, sheet, [(p.first_page, p.pages) for p in placements], title=imposed.stem, sheet=imposition.sheet,
+        flip=imposition.flip, fold_marks=imposition.fold_marks, crop_marks=imposition.crop_marks,
+    ).sheets  # fmt: skip
+    write_atomic(imposed, sheet.getvalue())
+    return Combined(done.pages, done.sha256, sheets, hashlib.sha256(sheet.getbuffer()).hexdigest())

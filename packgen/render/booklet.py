@@ -8,7 +8,6 @@ process. Most of a booklet is rendered once per plan and drawn onto each member'
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import re
 from collections.abc import Callable
@@ -16,12 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from jinja2.sandbox import SecurityError
 
 from packgen.assets import builtin_templates_dir
-from packgen.config.schema import Config, Page, material_file
+from packgen.config.schema import Config, Page
 from packgen.content.plans import BookletContent, format_date
 from packgen.errors import PackgenError, RenderError
-from packgen.materials import load_material
 from packgen.render import accel, compose, margins
 from packgen.render.checks import check_booklet_html, check_member_glyphs
 from packgen.render.courseware import include_courseware
@@ -43,6 +42,10 @@ from packgen.render.templates import (
 )
 from packgen.roster.members import Problem, format_phone
 
+SANDBOXED = (
+    " A template renders in Jinja's sandbox: it may show the variables packgen gives it (README, "
+    '"Templates"), not reach into Python, files or the system.'
+)
 #: how many places of runs linking into the booklet a renderer remembers (see ``Renderer._composed``)
 _PLACES_KEPT = 256
 #: a page rule for left- or right-hand pages only, as mirrored margins need
@@ -125,7 +128,8 @@ class Renderer:
         except UNLOADABLE as exc:
             raise template_error(exc, self.workspace_templates) from None
         except jinja2.TemplateError as exc:  # undefined names, filters that fail as they run …
-            raise RenderError(f"{content.member.source}: {where(exc)}{exc.message}") from None
+            hint = SANDBOXED if isinstance(exc, SecurityError) else ""
+            raise RenderError(f"{content.member.source}: {where(exc)}{exc.message}{hint}") from None
         except (ArithmeticError, LookupError, TypeError, ValueError, AttributeError, RecursionError) as exc:
             raise RenderError(f"{content.member.source}: {where(exc)}{type(exc).__name__}: {exc}") from None
         check_booklet_html(html, template.filename or TEMPLATE)
@@ -352,22 +356,11 @@ class Renderer:
             self._sided_heads[head] = bool(remote) or any(_SIDED_PAGE.search(text) for text in texts)
         return self._sided_heads[head]
 
-    @functools.cached_property
-    def _chapter_images(self) -> list[Path]:
-        """The images the config's chapters show, which a booklet may load wherever the chapter is
-        (found once: the materials are this renderer's config's, like the build's inputs hash)."""
-        return [
-            image
-            for plan in self.config.plans.values()
-            for entry in plan.materials
-            for image in load_material(self.config.resolve_material(material_file(entry))).images
-        ]
-
     def _engine_(self) -> Engine:
         """The WeasyPrint engine, made on the first document; what it may load is this config's."""
         if self._engine is None:
             roots = [self.builtin, self.workspace_templates, self.config.workspace]
-            policy = FetchPolicy(roots, self.config.allowed_hosts, files=self._chapter_images)
+            policy = FetchPolicy(roots, self.config.allowed_hosts)
             self._engine = Engine(self.base_url, policy, shortcuts=not self.plain)
         return self._engine
 

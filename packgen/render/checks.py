@@ -20,7 +20,9 @@ def check_member_glyphs(content: BookletContent) -> None:
     rather than leaving an empty box in print.
     """
     member = content.member
-    fields = member.model_dump(exclude={"birth", "can_return", "large_print", "extra", "source", "plan"})
+    fields = member.model_dump(
+        exclude={"birth", "can_return", "large_print", "extra", "source", "plan", "inferred"}
+    )
     values = [(name, str(value or "")) for name, value in fields.items()]
     values += [(header, value) for header, value in member.extra.items()]
     for field, value in values:

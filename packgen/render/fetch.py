@@ -1,8 +1,8 @@
 """What a booklet may load while it renders: nothing a profile or template could abuse.
 
-Allowed: ``data:`` URLs, files inside the template and workspace folders, the images the config's
-chapters show (beside a chapter kept elsewhere), and ``https``/``http`` URLs on hosts the config
-lists under ``allowed_hosts``. Anything else stops the render with an error naming the URL, so a
+Allowed: ``data:`` URLs, files inside the template and workspace folders (where the config's
+chapters and their images are too), and ``https``/``http`` URLs on hosts the config lists under
+``allowed_hosts``. Anything else stops the render with an error naming the URL, so a
 template cannot read ``/etc/passwd`` or reach the network by accident. The engine
 (:mod:`packgen.render.engine`) asks :meth:`FetchPolicy.check` before WeasyPrint fetches anything.
 """
@@ -21,12 +21,9 @@ class ForbiddenURL(Exception):
 class FetchPolicy:
     """The allow-list a booklet's fetches go through; redirects are never followed (the engine's job)."""
 
-    def __init__(
-        self, roots: Iterable[Path], allowed_hosts: Iterable[str] = (), files: Iterable[Path] = ()
-    ) -> None:
+    def __init__(self, roots: Iterable[Path], allowed_hosts: Iterable[str] = ()) -> None:
         self.roots = [Path(root).resolve() for root in roots]
         self.allowed_hosts = {host.lower() for host in allowed_hosts}
-        self.files = {Path(file).resolve() for file in files}  #: allowed wherever they are (chapter images)
 
     def check(self, url: str) -> None:
         """Return if ``url`` may be fetched, else raise :class:`ForbiddenURL` saying what to do."""
@@ -36,7 +33,7 @@ class FetchPolicy:
             return
         if scheme == "file":
             path = Path(unquote(parts.path)).resolve()
-            if path in self.files or any(path.is_relative_to(root) for root in self.roots):
+            if any(path.is_relative_to(root) for root in self.roots):
                 return
             raise ForbiddenURL(
                 f"the booklet tried to load a local file outside the templates and workspace: {path}; "

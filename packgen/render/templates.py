@@ -3,7 +3,9 @@ address labels), the labels printed in each booklet language, and how dates and 
 
 Templates are looked up in the workspace's templates folder first, then among the built-in ones;
 a workspace template extends a built-in one as ``builtin/NAME``. Autoescaping is always on, whatever
-a template's file name: profile data is untrusted.
+a template's file name: profile data is untrusted. Templates render in Jinja's immutable sandbox:
+a template received from others may show what it is given, never run code, read or write a file
+(the paths of materials included) or load a template from outside its folder.
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ import functools
 import io
 import os
 import traceback
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 import jinja2
 import segno
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
 from packgen.assets import builtin_templates_dir
@@ -116,16 +119,41 @@ def qr_svg(url: str, title: str = "") -> Markup:
     return Markup(buffer.getvalue().decode("utf-8"))
 
 
+class Sandbox(ImmutableSandboxedEnvironment):
+    """Jinja's sandbox (no ``__globals__``, ``__class__``, ``mro``; no changing a list or dict it is
+    given; ``range`` of at most 100,000 numbers) that also keeps a template from a file's methods:
+    a material's ``path`` shows its name, never ``read_text()`` or ``write_text()``."""
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        if isinstance(obj, PurePath) and attr not in ("name", "stem", "suffix"):
+            return False
+        return bool(super().is_safe_attribute(obj, attr, value))
+
+
+class FolderLoader(jinja2.FileSystemLoader):
+    """Templates from one folder and nothing a symlink in it points to elsewhere."""
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Any]:
+        source, filename, uptodate = super().get_source(environment, template)
+        folders = [Path(folder).resolve() for folder in self.searchpath]
+        if not any(Path(filename).resolve().is_relative_to(folder) for folder in folders):
+            raise ConfigError(
+                f"template {filename} is a symlink to {Path(filename).resolve()}, outside the templates "
+                "folder; copy the template into the folder instead"
+            )
+        return source, filename, uptodate
+
+
 def environment(config: Config) -> jinja2.Environment:
     """The Jinja environment for ``config``'s templates: the workspace's first, then the built-in ones
     (also reachable as ``builtin/NAME``, for a workspace template that extends one)."""
     builtin = builtin_templates_dir()
-    env = jinja2.Environment(
+    env = Sandbox(
         loader=jinja2.ChoiceLoader(
             [
-                jinja2.PrefixLoader({"builtin": jinja2.FileSystemLoader(builtin)}),
-                jinja2.FileSystemLoader(config.resolve(config.templates)),
-                jinja2.FileSystemLoader(builtin),
+                jinja2.PrefixLoader({"builtin": FolderLoader(builtin)}),
+                FolderLoader(config.resolve(config.templates)),
+                FolderLoader(builtin),
             ]
         ),
         autoescape=True,  # always, whatever a template's file name: profile data is untrusted

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from packgen.errors import InputError
+from packgen.roster import limits
 from packgen.roster.table import Table, first_line, table_from_records
 
 CSV_ENCODINGS = ("utf-8-sig", "gb18030")
@@ -22,19 +23,16 @@ def read_csv(path: Path, encoding: str | None, _sheet: str | None) -> Table:
         raise InputError(f"{path}: the file has no header row; export the roster again with its header row")
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_sniff_delimiter(text))
 
+    wrapped = '="' in text  # cells written ="0012" to keep their zeros: looked at only if there are any
+
     def records() -> Iterator[list[str]]:
         start, begin, record = 1, 1, []
         try:
             for record in reader:
                 start = begin
-                yield [_unwrap(cell) for cell in record]
+                yield [_unwrap(cell) for cell in record] if wrapped else record
                 begin = reader.line_num + 1
         except csv.Error as exc:
-            if "field larger than field limit" in str(exc):
-                raise InputError(
-                    f"{path}: line {reader.line_num} holds a cell longer than any roster needs "
-                    f"(over {csv.field_size_limit()} characters); check that this is the right file"
-                ) from None
             raise InputError(
                 f"{path}: not a readable CSV file at line {reader.line_num} ({first_line(exc)})"
             ) from None
@@ -44,7 +42,13 @@ def read_csv(path: Path, encoding: str | None, _sheet: str | None) -> Table:
                 "ran into one cell; close the quote or remove it"
             )
 
-    return table_from_records(path, records())
+    # no cell of a file within limits.MAX_FILE_BYTES is too long for the csv module: an over-long
+    # cell is then refused by the roster's own limit, with its row and column (limits.MAX_CELL_CHARS)
+    previous = csv.field_size_limit(limits.MAX_FILE_BYTES)
+    try:
+        return table_from_records(path, records())
+    finally:
+        csv.field_size_limit(previous)
 
 
 def _unclosed_quote(text: str, line: int) -> bool:
@@ -64,6 +68,8 @@ def _unclosed_quote(text: str, line: int) -> bool:
 
 def _unwrap(cell: str) -> str:
     """``="0012"`` is how some systems keep leading zeros in a CSV for Excel; the value is 0012."""
+    if not cell.startswith('="'):
+        return cell
     match = _EXCEL_TEXT.fullmatch(cell)
     return match[1].replace('""', '"') if match else cell
 

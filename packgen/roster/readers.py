@@ -3,7 +3,7 @@
 Nothing here knows what a member is: a reader returns a :class:`~packgen.roster.table.Table` of
 header names as written and rows of raw cell values, each row numbered as the user sees it in the
 file (spreadsheet row number for CSV/XLSX, item number for YAML). The readers: ``csv_file``,
-``excel``, ``yaml_file``.
+``excel`` (every spreadsheet format), ``yaml_file``.
 
 Profiles are untrusted: every reader refuses binary data, oversized files, zip bombs, YAML
 tags that would build objects, YAML aliases and absurd nesting with an :class:`InputError`
@@ -18,13 +18,13 @@ from pathlib import Path
 from packgen.errors import InputError
 from packgen.roster import limits
 from packgen.roster.csv_file import read_csv
-from packgen.roster.excel import read_xlsx
+from packgen.roster.excel import SPREADSHEET_SUFFIXES, read_spreadsheet
 from packgen.roster.table import Row, Table, human_size
 from packgen.roster.yaml_file import read_yaml
 
 __all__ = ["Row", "Table", "find_profiles", "read_table"]
 
-PROFILE_SUFFIXES = (".csv", ".xlsx", ".yaml", ".yml")
+PROFILE_SUFFIXES = (".csv", *SPREADSHEET_SUFFIXES, ".yaml", ".yml")
 
 
 def find_profiles(paths: Iterable[Path]) -> list[Path]:
@@ -63,10 +63,10 @@ def read_table(path: Path, *, encoding: str | None = None, sheet: str | None = N
     suffix = path.suffix.lower()
     reader = _READERS.get(suffix)
     if reader is None:
-        hint = "; save it from Excel as .xlsx" if suffix in (".xls", ".et", ".numbers", ".ods") else ""
+        hint = "; export it as .xlsx or .csv" if suffix == ".numbers" else ""
         raise InputError(
-            f"{path}: unknown file type '{suffix or '(none)'}'; packgen reads .csv, .xlsx, .yaml and .yml"
-            + hint
+            f"{path}: unknown file type '{suffix or '(none)'}'; packgen reads .csv, .xlsx, .xls, .xlsb, "
+            ".ods, .et, .yaml and .yml" + hint
         )
     size = path.stat().st_size
     if size == 0:
@@ -81,7 +81,7 @@ def read_table(path: Path, *, encoding: str | None = None, sheet: str | None = N
 
 _READERS: dict[str, Callable[[Path, str | None, str | None], Table]] = {
     ".csv": read_csv,
-    ".xlsx": read_xlsx,
+    **dict.fromkeys(SPREADSHEET_SUFFIXES, read_spreadsheet),
     ".yaml": read_yaml,
     ".yml": read_yaml,
 }

@@ -12,7 +12,7 @@ import yaml
 from packgen.errors import InputError
 from packgen.roster import limits
 from packgen.roster.csv_file import decode
-from packgen.roster.table import Row, Table, is_blank
+from packgen.roster.table import Row, Table, check_header, is_blank
 
 
 class _SafeLoader(yaml.SafeLoader):
@@ -87,8 +87,9 @@ def read_yaml(path: Path, encoding: str | None, _sheet: str | None) -> Table:
             )
     data = [item or {} for item in data]  # an empty item is skipped like a blank row
     headers: list[str] = []
-    for item in data:
+    for index, item in enumerate(data, start=1):
         for key in item:
+            check_header(path, f"item {index}", str(key))
             if str(key) not in headers:
                 headers.append(str(key))
     table = Table(path=path, headers=headers, row_word="item")

@@ -9,16 +9,22 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from simpleeval import InvalidExpression
 
-from packgen.config.conditions import DERIVED, FUNCTIONS, TEXT_FIELDS, evaluator, parse_condition
+from packgen.config.conditions import (
+    DERIVED,
+    FUNCTIONS,
+    compile_condition,
+    compile_first_match,
+    parse_condition,
+)
 from packgen.config.schema import Config, LargePrintRule, PlanKey, Rule
 from packgen.errors import ConfigError
-from packgen.roster.members import FIELDS, Member
+from packgen.roster.members import FIELDS, Inference, Member
 
 _NUMBER = re.compile(r"-?\d+(\.\d+)?")
 
@@ -47,18 +53,22 @@ class Assignment:
     source: Literal["override", "rule", "default"]
     rule: str | None = None
     label: str = ""  #: the plan's label, which an override's explanation names
+    #: the member's mobility class as worked out from their place, which the rules went by
+    inferred: Inference | None = None
     edition: str = "standard"  #: standard or large (print)
     #: why the large-print edition (or why not, when the roster's column says 否); '' for standard
     edition_reason: str = ""
 
     def explain(self, language: str = "zh", label: str | None = None) -> str:
-        """The explanation in ``language`` (zh or en); ``label`` names the plan in that language."""
+        """The explanation in ``language`` (zh or en); ``label`` names the plan in that language.
+        A class worked out from the member's place is said too: （流动类型由流入地“…”推定为跨省流动）."""
         words = EXPLANATIONS[language]
-        if self.source == "rule":
-            return words["rule"].format(rule=self.rule, reason=self.reason)
         if self.source == "override" and (label or self.label):
             return words["override"].format(label=label or self.label)
-        return self.reason
+        said = (
+            words["rule"].format(rule=self.rule, reason=self.reason) if self.source == "rule" else self.reason
+        )
+        return said + (self.inferred.explain(language) if self.inferred else "")
 
     @property
     def explanation(self) -> str:
@@ -78,6 +88,7 @@ class CompiledRule:
     plan: PlanKey
     reason: str
     tree: ast.Expr
+    test: Callable[[dict[str, Any]], Any]  #: the condition, compiled
 
 
 @dataclass(frozen=True)
@@ -98,12 +109,22 @@ class RuleSet:
         self.config = config
         self.known = set(FIELDS) | set(DERIVED) | set(extra_fields) | set(config.columns.values())
         self.known -= {"extra", "plan"}
-        self._evaluator = evaluator()
         self.rules = [self._compile(index, rule) for index, rule in enumerate(config.rules, start=1)]
         self.large_print = [
             self._compile(index, rule, "large_print")
             for index, rule in enumerate(config.large_print, start=1)
         ]
+        #: the names some rule uses (a plan's or large print's): only these are worked out for each member
+        self._used = {
+            node.id
+            for rule in self.rules + self.large_print
+            for node in ast.walk(rule.tree)
+            if isinstance(node, ast.Name)
+        } & (self.known - FUNCTIONS.keys())
+        self._used_extra = [key for key in self._used if key not in FIELDS and key not in DERIVED]
+        self._uses_age, self._uses_birth = "age" in self._used, "birth" in self._used
+        self._blank: dict[str, Any] = dict.fromkeys(self._used)
+        self._first_match = compile_first_match([rule.tree for rule in self.rules])
 
     def _compile(self, index: int, rule: Rule | LargePrintRule, section: str = "rules") -> CompiledRule:
         where = f"{self.config.where(section, index - 1, 'when')}: rule {index} '{rule.name}'"
@@ -121,7 +142,7 @@ class RuleSet:
                     f"or name the header under 'columns:', e.g. {self._suggest_column(node.id)})"
                 )
         plan = rule.plan if isinstance(rule, Rule) else self.config.default_plan
-        return CompiledRule(index, rule.name, rule.when, plan, rule.reason, tree)
+        return CompiledRule(index, rule.name, rule.when, plan, rule.reason, tree, compile_condition(tree))
 
     def _suggest_column(self, name: str) -> str:
         """A ``columns:`` entry that would give an awkward header the name a rule uses."""
@@ -131,55 +152,64 @@ class RuleSet:
         return f'"{name}（…）": {name}'
 
     def names_for(self, member: Member) -> dict[str, Any]:
-        names: dict[str, Any] = {name: None for name in self.known}
-        names.update({k: _number_or_text(v) for k, v in member.extra.items() if k not in FUNCTIONS})
-        names.update(member.model_dump(include=set(FIELDS) - {"plan"}))
-        for key in TEXT_FIELDS:
-            names[key] = names[key] or ""
-        names["age"] = member.age(self.config.training.start)
-        names["birth"] = member.birth.isoformat() if member.birth else None  # birth < "1960" compares as text
+        """The names the rules use, as they see them for ``member`` (and the member's other fields)."""
+        names = self._blank.copy()
+        names.update(member.__dict__)  # the fields as they are: text fields are "" when empty
+        extra = member.extra
+        for key in self._used_extra:
+            names[key] = _number_or_text(extra[key]) if key in extra else None
+        if self._uses_age:
+            names["age"] = member.age(self.config.training.start)
+        if self._uses_birth:  # birth < "1960" compares as text
+            names["birth"] = member.birth.isoformat() if member.birth else None
         return names
 
-    def matches(self, rule: CompiledRule, member: Member) -> bool:
-        return self._holds(rule, member, "rules")
-
-    def _holds(self, rule: CompiledRule, member: Member, section: str) -> bool:
-        self._evaluator.names = self.names_for(member)
+    def matches(
+        self, rule: CompiledRule, member: Member, names: dict[str, Any] | None = None, section: str = "rules"
+    ) -> bool:
+        """Whether ``rule`` (of the config's ``section``) holds for ``member`` (whose :meth:`names_for`
+        may be given)."""
         try:
-            return bool(self._evaluator.eval(rule.when, previously_parsed=rule.tree))
+            return bool(rule.test(self.names_for(member) if names is None else names))
         except TypeError:
             return False  # e.g. age >= 65 for a member without a birth date: the rule does not apply
-        except (InvalidExpression, ArithmeticError, ValueError) as exc:
+        except (InvalidExpression, ArithmeticError, ValueError, NameError) as exc:
             raise ConfigError(
                 f"{self.config.where(section, rule.index - 1, 'when')}: rule {rule.index} '{rule.name}' "
                 f"cannot be evaluated for {member.source} ({member.id}): {exc}"
             ) from None
 
     def assign(self, member: Member) -> Assignment:
-        edition, reason = self.edition(member)
-        return replace(self._plan(member), edition=edition, edition_reason=reason)
+        names = self.names_for(member)
+        edition, reason = self.edition(member, names)
+        return replace(self._plan(member, names), edition=edition, edition_reason=reason)
 
-    def _plan(self, member: Member) -> Assignment:
-        if member.plan is not None:
-            label = self.config.plans[member.plan].label
-            reason = EXPLANATIONS["zh"]["override"].format(label=label)
-            return Assignment(member.plan, reason, "override", label=label)
-        for rule in self.rules:
-            if self.matches(rule, member):
-                return Assignment(rule.plan, rule.reason, "rule", rule.name)
-        return Assignment(self.config.default_plan, self.config.default_reason, "default")
-
-    def edition(self, member: Member) -> tuple[str, str]:
+    def edition(self, member: Member, names: dict[str, Any] | None = None) -> tuple[str, str]:
         """The member's edition and why: the roster's 大字版 column when it says, else the first
         large-print rule that holds (its name and reason), else standard."""
         if member.large_print is not None:
             large = member.large_print
-            reason = LARGE_BY_COLUMN if large else NOT_LARGE_BY_COLUMN
-            return ("large" if large else "standard"), reason
+            return ("large", LARGE_BY_COLUMN) if large else ("standard", NOT_LARGE_BY_COLUMN)
+        names = self.names_for(member) if names is None else names
         for rule in self.large_print:
-            if self._holds(rule, member, "large_print"):
+            if self.matches(rule, member, names, "large_print"):
                 return "large", f"规则“{rule.name}”：{rule.reason}"
         return "standard", ""
+
+    def _plan(self, member: Member, names: dict[str, Any]) -> Assignment:
+        if member.plan is not None:
+            label = self.config.plans[member.plan].label
+            reason = EXPLANATIONS["zh"]["override"].format(label=label)
+            return Assignment(member.plan, reason, "override", label=label)
+        inferred = member.inferred.get("mobility")
+        try:
+            first = self._first_match(names)
+        except Exception:  # one rule cannot be evaluated for this member: ask them one by one
+            first = next((r.index - 1 for r in self.rules if self.matches(r, member, names)), -1)
+        if first >= 0:
+            rule = self.rules[first]
+            return Assignment(rule.plan, rule.reason, "rule", rule.name, inferred=inferred)
+        return Assignment(self.config.default_plan, self.config.default_reason, "default", inferred=inferred)
 
     def trace(self, member: Member) -> list[RuleCheck]:
         """The rules in order up to the one that matched, each with whether it held for ``member``."""

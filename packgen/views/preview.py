@@ -37,6 +37,8 @@ def preview_parts(config: Config, view: MemberPreview) -> Iterator[RenderableTyp
     why.append(f"{plan.label} ({assignment.plan})\n", style="bold")
     why.append(f"{view.chosen_by}\n")
     why.append(f"理由 reason: {assignment.reason}")
+    if assignment.inferred:
+        why.append(assignment.inferred.explain("zh"))
     why.append(f"\n版本 edition: {assignment.edition_label} ({assignment.edition})")
     if assignment.edition_reason:
         why.append(f"，{assignment.edition_reason}")
