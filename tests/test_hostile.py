@@ -275,9 +275,9 @@ def rule_workspace(root: Path, when: str) -> tuple[Path, int]:
     """A workspace with one rule; its config and the line of the rule's ``when``."""
     small_workspace(root, rules=[{"name": "试验", "when": when, "plan": "online", "reason": "试验"}])
     config = root / "packgen.yaml"
-    line = next(
-        i for i, text in enumerate(config.read_text(encoding="utf-8").splitlines(), 1) if "when:" in text
-    )
+    lines = config.read_text(encoding="utf-8").splitlines()
+    start = lines.index("rules:")  # (large_print: has conditions too)
+    line = next(i for i, text in enumerate(lines, 1) if i > start and "when:" in text)
     return config, line
 
 

@@ -360,3 +360,29 @@ def test_a_digital_edition_no_member_has_any_more_is_removed(tmp_path: Path) -> 
     left_out = {"A3": Entry("A3", "", "", "online", "", digital="digital/A3.pdf")}  # not rendered this time
     remove_stale_digital(tmp_path, built, left_out)
     assert sorted(p.name for p in (tmp_path / "digital").iterdir()) == ["A1.pdf", "A3.pdf"]
+
+
+def test_merged_shards_keep_editions_and_digital_editions(shop: Path, run, tmp_path: Path) -> None:
+    """A whole build merged as if it were the only shard: the large-print run and the digital edition
+    come through, each checked by its sha256."""
+    small_workspace(tmp_path / "ws", ROSTER)
+    result = run("merge", shop, "-o", tmp_path / "merged", "-c", tmp_path / "ws" / "packgen.yaml")
+    assert result.exit_code == 0, result.output
+    merged = json.loads((tmp_path / "merged" / "manifest.json").read_text(encoding="utf-8"))
+    assert [(m["id"], m["edition"], m["digital"]) for m in merged["members"]] == [
+        ("A1", "standard", "digital/A1.pdf"), ("A2", "standard", ""), ("A3", "large", ""),
+    ]  # fmt: skip
+    assert (tmp_path / "merged" / "digital" / "A1.pdf").read_bytes() == (
+        shop / "digital" / "A1.pdf"
+    ).read_bytes()
+    assert "print/print-run-delivered-large.pdf" in [r["file"] for r in merged["print_runs"]]
+    (shop / "digital" / "A1.pdf").write_bytes(b"%PDF-1.7 changed")
+    try:
+        refused = run("merge", shop, "-o", tmp_path / "again", "-c", tmp_path / "ws" / "packgen.yaml")
+    finally:
+        (shop / "digital" / "A1.pdf").write_bytes((tmp_path / "merged" / "digital" / "A1.pdf").read_bytes())
+    assert refused.exit_code == 2
+    assert (
+        f"{shop}: member 'A1': digital/A1.pdf is missing or changed since its build recorded it"
+        in refused.output
+    )

@@ -205,7 +205,7 @@ def test_an_organizers_own_word_is_refused_with_the_lines_to_add_and_read_once_t
         ({"mobility": {"北漂": "beijing"}}, "mobility: '北漂' is mapped to 'beijing', which mobility never is; use one of "
          "within_city, within_province, out_of_province, abroad, on_the_road"),
         ({"location": {"迪拜": "abroad"}}, "'location' has no words of its own; values: maps words for mobility, "
-         "internet, can_return, plan, gender"),
+         "internet, can_return, large_print, plan, gender"),
     ],
 )  # fmt: skip
 def test_values_that_map_to_nothing_are_config_errors(run, tmp_path: Path, values: Any, message: str) -> None:

@@ -62,10 +62,14 @@ class ShardEntry(_Record):
     def _booklet(self) -> ShardEntry:
         if self.status == "failed":
             if self.file or self.digital:
-                raise ValueError(f"a failed member has no booklet, yet file is {_shown(self.file or self.digital)}")
+                raise ValueError(
+                    f"a failed member has no booklet, yet file is {_shown(self.file or self.digital)}"
+                )
             return self
         if self.digital and (self.digital != digital_path(self.id) or not self.digital_sha256):
-            raise ValueError(f"digital must be {digital_path(self.id)!r} with its sha256, not {_shown(self.digital)}")
+            raise ValueError(
+                f"digital must be {digital_path(self.id)!r} with its sha256, not {_shown(self.digital)}"
+            )
         if self.file != booklet_path(self.id):
             raise ValueError(f"file must be {booklet_path(self.id)!r}, not {_shown(self.file)}")
         if not self.sha256 or not self.plan:

@@ -251,18 +251,21 @@ def _init_worker(config: Config, shared_folder: Path | None = None, plain: bool 
     _renderer, _warm = Renderer(config, shared_folder=shared_folder, plain=plain or None), False
 
 
-def render_booklet(member: Member, assignment: Assignment, digital: bool = False) -> tuple[bytes, bytes]:
-    """The one place a batch turns (member, plan) into PDF bytes: the booklet and, when ``digital``,
-    the digital edition (else empty bytes); the per-process renderer is reused."""
+def render_booklet(member: Member, assignment: Assignment) -> bytes:
+    """The one place a batch turns (member, plan) into PDF bytes; the per-process renderer is reused."""
     global _warm
     assert _renderer is not None, "worker not initialised"
-    content = booklet_content(_renderer.config, member, assignment)
-    data = bytes(_renderer.pdf(content))
-    edition = bytes(_renderer.digital(content)) if digital else b""
+    data = bytes(_renderer.pdf(booklet_content(_renderer.config, member, assignment)))
     if not _warm:
         _warm = True
         _freeze_what_stays()
-    return data, edition
+    return data
+
+
+def render_digital(member: Member, assignment: Assignment) -> bytes:
+    """The member's digital edition (:meth:`Renderer.digital`), by the same per-process renderer."""
+    assert _renderer is not None, "worker not initialised"
+    return bytes(_renderer.digital(booklet_content(_renderer.config, member, assignment)))
 
 
 def _freeze_what_stays() -> None:
@@ -279,7 +282,8 @@ def _freeze_what_stays() -> None:
 
 def _build_one(member: Member, assignment: Assignment, entry: Entry, output: Path) -> Entry:
     try:
-        data, digital = render_booklet(member, assignment, digital=bool(entry.digital))
+        data = render_booklet(member, assignment)
+        digital = render_digital(member, assignment) if entry.digital else b""
     except Exception as exc:  # a bug or a library failure for one member must not stop the batch
         return _failed(
             entry, output, str(exc) if isinstance(exc, PackgenError) else f"{type(exc).__name__}: {exc}"

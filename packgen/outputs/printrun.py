@@ -315,7 +315,9 @@ def combine(
     if finish.prepress.variant != "none":  # PDF/X wants them; the booklets' dates are the build's
         for key, date in dates.items():
             run.docinfo[key] = date
-    finish.prepress.mark(run, hashlib.sha256(json.dumps([(p.file, p.blank) for p in placements]).encode()).hexdigest())
+    finish.prepress.mark(
+        run, hashlib.sha256(json.dumps([(p.file, p.blank) for p in placements]).encode()).hexdigest()
+    )
     # 1.7 as the booklets are (they use transparency groups, 1.4). Saved in memory, then written: qpdf
     # 12.4 aborts the whole process on a full disk while it writes with a deterministic id (pikepdf 10.18)
     buffer = io.BytesIO()
