@@ -13,6 +13,10 @@ generates a realistic roster of N members in a scratch workspace and times, in o
     record sheets), what an engineer would pick instead today. Typst is installed for the benchmark
     only, into ``benchmarks/.typst-venv``; it lays out on all CPUs, as it does by default.
 
+All of them make the booklets alone: the benchmark's workspace has the built-in config with
+``digital: []`` (a digital edition is a second, tagged render of a member's booklet; its cost per
+booklet is measured by ``benchmarks/print_features.py``; ``--digital`` keeps the default).
+
 (a) and (b) take seconds per booklet, so by default they run on the first ``--baseline-members``
 members and their per-booklet cost is extrapolated to N (the output says so). (c) and (d) always
 build all N, and (e) all N. It prints booklets per second, milliseconds per page and pages per second
@@ -102,8 +106,19 @@ def roster(count: int, seed: int = 7) -> list[dict[str, str]]:
     return rows
 
 
-def write_workspace(folder: Path, count: int) -> Path:
+def write_workspace(folder: Path, count: int, digital: bool = False) -> Path:
+    """A workspace with a roster of ``count`` members and the built-in config, but for the digital
+    editions (``digital: []`` unless ``digital``): (a) and (b) make the booklets alone, and so does
+    (c), to compare like with like; what digital editions cost is ``benchmarks/print_features.py``'s."""
     (folder / "profiles").mkdir(parents=True)
+    if not digital:
+        import yaml
+
+        from packgen.config import default_config_text
+
+        config = yaml.safe_load(default_config_text())
+        config["digital"] = []
+        (folder / "packgen.yaml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     path = folder / "profiles" / "roster.csv"
     rows = roster(count)
     with open(path, "w", encoding="utf-8-sig", newline="") as handle:
@@ -286,6 +301,9 @@ def main() -> None:
     parser.add_argument("--only-build", action="store_true", help="time (c) and its memory only")
     parser.add_argument("--no-baselines", action="store_true", help="skip (a), (b) and (e)")
     parser.add_argument("--no-typst", action="store_true", help="skip (e), the Typst loop")
+    parser.add_argument(
+        "--digital", action="store_true", help="keep the default digital editions for online members in (c)"
+    )
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it (default: a temp folder)")
     parser.add_argument("--json", type=Path, default=RESULTS, help=f"where to write results ({RESULTS})")
     args = parser.parse_args()
@@ -298,7 +316,7 @@ def main() -> None:
     if args.keep and folder.exists():
         shutil.rmtree(folder)
     workspace = folder / "workspace"
-    write_workspace(workspace, args.members)
+    write_workspace(workspace, args.members, digital=args.digital)
     n, k = args.members, min(args.baseline_members, args.members)
     result: dict[str, object] = {
         "members": n, "baseline_members": k, "cpus": os.cpu_count(), "python": platform.python_version(),

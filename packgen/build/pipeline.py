@@ -75,15 +75,18 @@ def check(
     encoding: str | None = None,
     sheet: str | None = None,
     timeout: float = DEFAULT_TIMEOUT,
+    composing: bool = True,
 ) -> Checked:
     """The template, the profiles, each member's plan, what plans cannot serve, what stylesheets lose.
 
     A template that cannot load stops here (before any booklet); problems in rows are collected.
+    ``composing=False`` leaves out what keeps shared parts from being rendered once (a build asks for
+    it only when it has booklets to render: :func:`compose_problems`).
     """
     renderer = Renderer(config)
     renderer.check_template()
     roster, assigned = read_and_assign(config, profiles, encoding=encoding, sheet=sheet)
-    roster.problems += problems_beyond_rows(config, renderer, assigned, timeout)
+    roster.problems += problems_beyond_rows(config, renderer, assigned, timeout, composing=composing)
     return Checked(roster, assigned, renderer)
 
 
@@ -92,13 +95,15 @@ def problems_beyond_rows(
     renderer: Renderer,
     assigned: list[tuple[Member, Assignment]],
     timeout: float = DEFAULT_TIMEOUT,
+    *,
+    composing: bool = True,
 ) -> list[Problem]:
     """What ``validate`` lists besides the rows' own problems: members their plan cannot serve, what
     the workspace's stylesheets lose, what keeps shared parts from being rendered once."""
     return [
         *coverage_problems(config, assigned),
         *renderer.stylesheet_problems(),
-        *compose_problems(config, renderer, assigned, timeout),
+        *(compose_problems(config, renderer, assigned, timeout) if composing else []),
     ]
 
 
@@ -149,7 +154,7 @@ def build(
     if options.pad_to < 2 or options.pad_to % 2:
         raise UsageError(f"--pad-to {options.pad_to}: must be an even number of pages (2 for duplex, 4 …)")
     checked = check(
-        config, profiles, encoding=encoding, sheet=sheet, timeout=options.timeout
+        config, profiles, encoding=encoding, sheet=sheet, timeout=options.timeout, composing=False
     )  # a broken template stops here
     roster, assigned = checked.roster, checked.assigned
     if options.plans or options.branches:
@@ -177,6 +182,10 @@ def build(
                     progress(entry, len(done), len(chosen))
             else:
                 todo.append((member, assignment, entry))
+        if todo:  # what would keep these booklets from being composed (none to say when none renders)
+            roster.problems += compose_problems(
+                config, checked.renderer, [(m, a) for m, a, _ in todo], options.timeout
+            )
         with stop_between_booklets() as stop_if_interrupted:
             done += render_all(
                 config,
