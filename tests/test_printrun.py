@@ -254,3 +254,50 @@ def test_a_long_address_keeps_the_phone_and_dates_on_the_label(tmp_path: Path, l
     assert any("402室" in w[0] for w in words) and any("2027-02-04" in w[0] for w in words)
     assert [w[0] for w in words if w[0] in ("138", "0000", "0001")] == ["138", "0000", "0001"]  # the phone
     assert last <= label_bottom, f"text ends {last:.1f} pt down, the label at {label_bottom:.1f}"
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_labels_past_one_part_are_rendered_in_parts_and_joined_in_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
+) -> None:
+    """A province's roster has tens of thousands of labels: one document of them all took memory
+    that grew with the roster. Parts of SHEETS_PER_PART sheets are rendered apart and joined."""
+    from packgen.config import load_config
+    from packgen.outputs import delivery
+    from packgen.outputs.delivery import DeliveryRow, render_labels
+    from packgen.render.templates import environment as _environment
+
+    monkeypatch.setattr(delivery, "SHEETS_PER_PART", 2)
+    rendered: list[int] = []
+    real = delivery.render_pdf
+    if jobs == 1:  # (in a pool the parts are rendered in the workers, by the real function)
+        monkeypatch.setattr(
+            delivery,
+            "render_pdf",
+            lambda html, *a: rendered.append(html.count('class="sheet"')) or real(html, *a),
+        )
+    config = load_config(workspace=tmp_path)
+    rows = [
+        DeliveryRow(
+            id=f"L{i:02d}",
+            name="张建国",
+            branch="东湖村党支部",
+            route="一线",
+            address=f"江苏省无锡市新吴区长江路{i}号",
+            phone="13800000001",
+            rounds=["2026-12-10"],
+            file="",
+            pages=0,
+            seq=i,
+        )  # fmt: skip
+        for i in range(14 * 4 + 3)  # five sheets: parts of 2, 2 and 1
+    ]
+    (tmp_path / "labels.pdf").write_bytes(render_labels(config, _environment(config), rows, jobs=jobs))
+    assert rendered == ([2, 2, 1] if jobs == 1 else [])
+    reader = PdfReader(tmp_path / "labels.pdf")
+    assert len(reader.pages) == 5
+    assert reader.metadata.title == f"{config.organization.campaign} · 送学上门地址标签"
+    ids = [w[0] for page in words_on(tmp_path / "labels.pdf") for w in page if w[0].startswith("L")]
+    assert ids == [f"L{i:02d}" for i in range(59)]
+    one = render_labels(config, _environment(config), rows[:14])
+    assert len(PdfReader(io.BytesIO(one)).pages) == 1 and one.startswith(b"%PDF-1.7")

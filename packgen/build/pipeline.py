@@ -332,7 +332,9 @@ def finish(
     )  # fmt: skip
     tell("delivery list and labels")
     previous = delivery_before if isinstance(delivery_before, dict) else {}
-    delivery = write_delivery(config, output, rows, order=options.order, previous=previous)
+    delivery = write_delivery(
+        config, output, rows, order=options.order, previous=previous, jobs=options.jobs or os.cpu_count() or 1
+    )
     tell("manifest")
     summary = summarize(entries)
     write_manifest(

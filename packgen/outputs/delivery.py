@@ -14,6 +14,7 @@ import hashlib
 import io
 import json
 import os
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ from packgen.files import sha256_file, write_atomic
 from packgen.outputs.manifest import Entry, csv_cell
 from packgen.outputs.paths import DELIVERY_DIR
 from packgen.outputs.printrun import print_key
-from packgen.processes import DEFAULT_TIMEOUT, TimeUp, time_limit
+from packgen.processes import DEFAULT_TIMEOUT, TimeUp, end_with_parent, time_limit
 from packgen.render.engine import render_pdf
 from packgen.render.fetch import FetchPolicy
 from packgen.render.templates import build_date, environment, iso_utc
@@ -39,6 +40,8 @@ LIST_FILE = f"{DELIVERY_DIR}/delivery-list.csv"
 LABELS_FILE = f"{DELIVERY_DIR}/labels.pdf"
 LABELS_TEMPLATE = "labels.html.j2"
 LABELS_PER_SHEET = 14
+#: Sheets of labels rendered as one document; a build with more renders them in parts and joins them.
+SHEETS_PER_PART = 50
 LIST_COLUMNS = (
     ("group", "送学路线"), ("branch", "所在党支部"), ("id", "党员编号"), ("name", "姓名"),
     ("phone", "联系电话"), ("address", "邮寄地址"), ("rounds", "送学日期"), ("pages", "手册页数"),
@@ -145,8 +148,10 @@ def write_delivery(
     *,
     order: str = "auto",
     previous: dict[str, Any] | None = None,
+    jobs: int = 1,
 ) -> Delivery:
-    """Write the delivery list and labels for ``rows``; ``previous`` is the last manifest's record."""
+    """Write the delivery list and labels for ``rows``; ``previous`` is the last manifest's record;
+    ``jobs``: parts of the labels rendered at once."""
     list_path, labels_path = output / LIST_FILE, output / LABELS_FILE
     if not rows:
         list_path.unlink(missing_ok=True)
@@ -170,7 +175,7 @@ def write_delivery(
     ):
         sha = before["labels_sha256"]
     else:
-        write_atomic(labels_path, render_labels(config, env, labelled))
+        write_atomic(labels_path, render_labels(config, env, labelled, jobs=jobs))
         sha = sha256_file(labels_path)
     record.labels_file, record.labels_key, record.labels_sha256 = LABELS_FILE, key, sha
     return record
@@ -183,16 +188,20 @@ def _labels_key(config: Config, env: jinja2.Environment, rows: list[DeliveryRow]
     return hashlib.sha256(json.dumps(data, ensure_ascii=False, default=str).encode("utf-8")).hexdigest()
 
 
-def render_labels(config: Config, env: jinja2.Environment, rows: list[DeliveryRow]) -> bytes:
+def render_labels(
+    config: Config, env: jinja2.Environment, rows: list[DeliveryRow], *, jobs: int = 1
+) -> bytes:
+    """The labels PDF for ``rows``. Sheets are rendered in parts of :data:`SHEETS_PER_PART`, each
+    its own document (``jobs`` at a time), and the parts joined: one document of every sheet would
+    take memory and time that grow with the roster (~500 MB for 4,000 labels)."""
     labels = [{**asdict(row), "phone": format_phone(row.phone)} for row in rows]
     sheets = [labels[i : i + LABELS_PER_SHEET] for i in range(0, len(labels), LABELS_PER_SHEET)]
+    parts = [sheets[i : i + SHEETS_PER_PART] for i in range(0, len(sheets), SHEETS_PER_PART)]
+    created = iso_utc(build_date())
     try:
         with time_limit(DEFAULT_TIMEOUT):  # a workspace's labels template is untrusted too
-            html = env.get_template(LABELS_TEMPLATE).render(
-                org=config.organization,
-                sheets=sheets,
-                created=iso_utc(build_date()),
-            )
+            template = env.get_template(LABELS_TEMPLATE)
+            pages = [template.render(org=config.organization, sheets=part, created=created) for part in parts]
     except jinja2.TemplateError as exc:
         raise ConfigError(f"template {LABELS_TEMPLATE}: {exc}") from None
     except TimeUp:
@@ -201,4 +210,28 @@ def render_labels(config: Config, env: jinja2.Environment, rows: list[DeliveryRo
         ) from None
     roots = [builtin_templates_dir(), config.resolve(config.templates), config.workspace]
     base = builtin_templates_dir().as_uri() + "/"
-    return render_pdf(html, base, FetchPolicy(roots, config.allowed_hosts))
+    policy = FetchPolicy(roots, config.allowed_hosts)
+    if len(pages) == 1:
+        return render_pdf(pages[0], base, policy)
+    count = len(pages)
+    if jobs > 1:
+        with ProcessPoolExecutor(max_workers=min(jobs, count), initializer=end_with_parent) as pool:
+            rendered = list(pool.map(render_pdf, pages, [base] * count, [policy] * count))
+    else:
+        rendered = [render_pdf(html, base, policy) for html in pages]
+    return _joined(rendered)
+
+
+def _joined(parts: list[bytes]) -> bytes:
+    """One PDF of the parts' pages, with the first part's title, author and dates."""
+    import pikepdf
+
+    joined = pikepdf.Pdf.new()
+    first = pikepdf.Pdf.open(io.BytesIO(parts[0]))
+    for key, value in first.docinfo.items():
+        joined.docinfo[key] = value
+    for part in parts:
+        joined.pages.extend(pikepdf.Pdf.open(io.BytesIO(part)).pages)
+    buffer = io.BytesIO()
+    joined.save(buffer, deterministic_id=True, min_version=first.pdf_version)
+    return buffer.getvalue()
