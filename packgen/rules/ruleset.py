@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from simpleeval import InvalidExpression
@@ -125,6 +125,7 @@ class RuleSet:
         self._uses_age, self._uses_birth = "age" in self._used, "birth" in self._used
         self._blank: dict[str, Any] = dict.fromkeys(self._used)
         self._first_match = compile_first_match([rule.tree for rule in self.rules])
+        self._first_large = compile_first_match([rule.tree for rule in self.large_print])
 
     def _compile(self, index: int, rule: Rule | LargePrintRule, section: str = "rules") -> CompiledRule:
         where = f"{self.config.where(section, index - 1, 'when')}: rule {index} '{rule.name}'"
@@ -181,8 +182,7 @@ class RuleSet:
 
     def assign(self, member: Member) -> Assignment:
         names = self.names_for(member)
-        edition, reason = self.edition(member, names)
-        return replace(self._plan(member, names), edition=edition, edition_reason=reason)
+        return self._plan(member, names, *self.edition(member, names))
 
     def edition(self, member: Member, names: dict[str, Any] | None = None) -> tuple[str, str]:
         """The member's edition and why: the roster's 大字版 column when it says, else the first
@@ -190,17 +190,27 @@ class RuleSet:
         if member.large_print is not None:
             large = member.large_print
             return ("large", LARGE_BY_COLUMN) if large else ("standard", NOT_LARGE_BY_COLUMN)
+        if not self.large_print:
+            return "standard", ""
         names = self.names_for(member) if names is None else names
-        for rule in self.large_print:
-            if self.matches(rule, member, names, "large_print"):
-                return "large", f"规则“{rule.name}”：{rule.reason}"
+        try:
+            first = self._first_large(names)
+        except Exception:  # one rule cannot be evaluated for this member: ask them one by one
+            first = next(
+                (r.index - 1 for r in self.large_print if self.matches(r, member, names, "large_print")), -1
+            )
+        if first >= 0:
+            rule = self.large_print[first]
+            return "large", f"规则“{rule.name}”：{rule.reason}"
         return "standard", ""
 
-    def _plan(self, member: Member, names: dict[str, Any]) -> Assignment:
+    def _plan(self, member: Member, names: dict[str, Any], edition: str, edition_reason: str) -> Assignment:
         if member.plan is not None:
             label = self.config.plans[member.plan].label
             reason = EXPLANATIONS["zh"]["override"].format(label=label)
-            return Assignment(member.plan, reason, "override", label=label)
+            return Assignment(
+                member.plan, reason, "override", label=label, edition=edition, edition_reason=edition_reason
+            )
         inferred = member.inferred.get("mobility")
         try:
             first = self._first_match(names)
@@ -208,8 +218,14 @@ class RuleSet:
             first = next((r.index - 1 for r in self.rules if self.matches(r, member, names)), -1)
         if first >= 0:
             rule = self.rules[first]
-            return Assignment(rule.plan, rule.reason, "rule", rule.name, inferred=inferred)
-        return Assignment(self.config.default_plan, self.config.default_reason, "default", inferred=inferred)
+            return Assignment(
+                rule.plan, rule.reason, "rule", rule.name, inferred=inferred, edition=edition,
+                edition_reason=edition_reason,
+            )  # fmt: skip
+        return Assignment(
+            self.config.default_plan, self.config.default_reason, "default", inferred=inferred, edition=edition,
+            edition_reason=edition_reason,
+        )  # fmt: skip
 
     def trace(self, member: Member) -> list[RuleCheck]:
         """The rules in order up to the one that matched, each with whether it held for ``member``."""
