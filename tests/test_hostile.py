@@ -462,6 +462,54 @@ def test_a_worker_stuck_past_the_time_limit_is_killed_and_only_its_booklet_fails
     assert multiprocessing.active_children() == []
 
 
+def test_a_worker_killed_while_it_writes_leaves_no_temporary_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A1's worker is killed halfway through writing its booklet (here: past its time; in a build
+    stopped by a full disk, the other worker's booklet): its temporary file is removed with it."""
+    import signal
+    import time
+
+    from packgen.build import workers
+    from packgen.config import load_config
+    from packgen.files import atomic_output
+
+    real = workers.write_recorded
+
+    def write(output: Path, entry: Any, data: bytes) -> None:
+        if entry.id != "A1":
+            return real(output, entry, data)
+        with atomic_output(output / entry.file, sync=False) as handle:
+            handle.write(data[:100])
+            handle.flush()
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})  # stuck where no alarm reaches
+            time.sleep(3600)
+
+    monkeypatch.setattr(workers, "write_recorded", write)  # the workers are forked: they write so too
+    monkeypatch.setattr(workers, "render_booklet", lambda member, assignment: blank_pdf())
+    monkeypatch.setattr(workers, "render_digital", lambda member, assignment: blank_pdf())
+    small_workspace(tmp_path, ROSTER + "A1,张三,东湖村党支部,境外,良好\nA2,李四,西山村党支部,市内,较差\n")
+    config = load_config(workspace=tmp_path)
+    from packgen.build.pipeline import _entry, read_and_assign
+
+    _, assigned = read_and_assign(config, [])
+    todo = [(m, a, _entry(config, m, a, i, "inputs")) for i, (m, a) in enumerate(assigned)]
+    out = tmp_path / "out"
+    (out / "booklets").mkdir(parents=True)
+    entries = workers.render_all(config, todo, out, 2, None, lambda: None, offset=0, total=2, timeout=1)
+    assert sorted((e.id, e.status) for e in entries) == [("A1", "failed"), ("A2", "built")]
+    assert sorted(p.name for p in (out / "booklets").iterdir()) == ["A2.pdf"]
+
+
+def blank_pdf() -> bytes:
+    import pikepdf
+
+    pdf, buffer = pikepdf.new(), io.BytesIO()
+    pdf.add_blank_page()
+    pdf.save(buffer)
+    return buffer.getvalue()
+
+
 # --- names: text direction controls removed with a warning; file names Windows can open -------------
 
 
@@ -530,8 +578,9 @@ def test_a_full_disk_while_booklets_are_written_stops_with_one_line(
     small_workspace(tmp_path)
     result = run("build", "-q", "-j", "2", "-o", small_disk)
     assert result.exit_code == 2
-    assert result.stderr in (
+    assert result.stderr in (  # whichever of the two workers' files met the full disk first
         full(small_disk / "booklets" / "A1.pdf"),
+        full(small_disk / "digital" / "A1.pdf"),  # A1 is online: its digital edition is written first
         full(small_disk / "booklets" / "A2.pdf"),
     )
     assert leftovers(small_disk) == [] and not (small_disk / "manifest.json").exists()

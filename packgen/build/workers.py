@@ -26,11 +26,13 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
+from packgen.build.incremental import remove_stale_parts
 from packgen.config.schema import Config
 from packgen.content.plans import booklet_content
 from packgen.errors import PackgenError
 from packgen.files import atomic_output
 from packgen.outputs.manifest import Entry, append_journal
+from packgen.outputs.paths import BOOKLETS_DIR, DIGITAL_DIR
 from packgen.processes import TimeUp, end_with_parent, time_limit
 from packgen.render.booklet import Renderer
 from packgen.roster.members import Member
@@ -122,6 +124,11 @@ def render_all(
     finally:
         for worker in workers:
             worker.stop()
+        # a worker killed while it wrote (past its time, or the build stopped: a full disk) leaves its
+        # temporary file; no worker is left that could be writing one
+        for folder in (output / BOOKLETS_DIR, output / DIGITAL_DIR):
+            with contextlib.suppress(OSError):
+                remove_stale_parts(folder)
         if shared is not None:
             shutil.rmtree(shared, ignore_errors=True)
     return entries
