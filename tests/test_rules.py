@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -376,6 +377,18 @@ def test_an_awkward_header_is_named_under_columns_for_rules(tmp_path: Path) -> N
     assert person.extra == {"离家里程": "800"}
     ((_, assignment),) = assign_plans(renamed, [person])
     assert assignment.rule == "远"
+
+
+@pytest.mark.parametrize("when", ['age > 60\nbranch == "东湖村党支部"', 'age > 60; branch == "东湖村党支部"'])
+def test_two_expressions_in_one_condition_are_refused_not_cut_to_the_first(when: str) -> None:
+    """A `when: |` block of two lines read as the first line alone, with a Python warning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert parse_condition(when) == (
+            None,
+            f"the condition holds more than one expression (on several lines, or after ;): {when}; "
+            "write one, joining the parts with and / or",
+        )
 
 
 def test_a_single_equals_sign_says_to_compare_with_two() -> None:

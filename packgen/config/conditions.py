@@ -15,7 +15,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-from simpleeval import EvalWithCompoundTypes, InvalidExpression, safe_add, safe_mult
+from simpleeval import EvalWithCompoundTypes, InvalidExpression, MultipleExpressions, safe_add, safe_mult
 
 from packgen.config.schema import Located
 from packgen.roster.members import GENDER, INTERNET, MOBILITY, YES_NO
@@ -97,7 +97,13 @@ def parse_condition(when: str) -> tuple[ast.Expr | None, str | None]:
             warnings.catch_warnings()
         ):  # Python's own notes (1a: "invalid decimal literal") are not for users
             warnings.simplefilter("ignore", SyntaxWarning)
+            warnings.simplefilter("error", MultipleExpressions)  # simpleeval would keep the first only
             tree = evaluator().parse(when.strip())
+    except MultipleExpressions:
+        return None, (
+            f"the condition holds more than one expression (on several lines, or after ;): {when}; "
+            "write one, joining the parts with and / or"
+        )
     except SyntaxError as exc:
         if "too many nested" in exc.msg:
             return None, too_deep
