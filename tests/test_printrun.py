@@ -7,6 +7,7 @@ import io
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from booklets import words as words_on
@@ -256,21 +257,33 @@ def test_a_long_address_keeps_the_phone_and_dates_on_the_label(tmp_path: Path, l
     assert last <= label_bottom, f"text ends {last:.1f} pt down, the label at {label_bottom:.1f}"
 
 
-@pytest.mark.parametrize("jobs", [1, 2])
+@pytest.mark.parametrize("jobs", [1, 2, "a broken pool"])
 def test_labels_past_one_part_are_rendered_in_parts_and_joined_in_order(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: Any
 ) -> None:
     """A province's roster has tens of thousands of labels: one document of them all took memory
-    that grew with the roster. Parts of SHEETS_PER_PART sheets are rendered apart and joined."""
+    that grew with the roster. Parts of SHEETS_PER_PART sheets are rendered apart and joined. A
+    pool whose worker was killed (out of memory) leaves them to be rendered in the build's process."""
+    from concurrent.futures.process import BrokenProcessPool
+
     from packgen.config import load_config
     from packgen.outputs import delivery
     from packgen.outputs.delivery import DeliveryRow, render_labels
     from packgen.render.templates import environment as _environment
 
     monkeypatch.setattr(delivery, "SHEETS_PER_PART", 2)
+    in_process = jobs != 2  # one job, or the pool broken: the parts are rendered in this process
+    if jobs == "a broken pool":
+
+        class Broken(delivery.ProcessPoolExecutor):
+            def map(self, *args: Any, **kwargs: Any) -> Any:
+                raise BrokenProcessPool("a worker died")
+
+        monkeypatch.setattr(delivery, "ProcessPoolExecutor", Broken)
+        jobs = 2
     rendered: list[int] = []
     real = delivery.render_pdf
-    if jobs == 1:  # (in a pool the parts are rendered in the workers, by the real function)
+    if in_process:  # (in a pool the parts are rendered in the workers, by the real function)
         monkeypatch.setattr(
             delivery,
             "render_pdf",
@@ -293,7 +306,7 @@ def test_labels_past_one_part_are_rendered_in_parts_and_joined_in_order(
         for i in range(14 * 4 + 3)  # five sheets: parts of 2, 2 and 1
     ]
     (tmp_path / "labels.pdf").write_bytes(render_labels(config, _environment(config), rows, jobs=jobs))
-    assert rendered == ([2, 2, 1] if jobs == 1 else [])
+    assert rendered == ([2, 2, 1] if in_process else [])
     reader = PdfReader(tmp_path / "labels.pdf")
     assert len(reader.pages) == 5
     assert reader.metadata.title == f"{config.organization.campaign} · 送学上门地址标签"

@@ -15,6 +15,7 @@ import io
 import json
 import os
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -215,11 +216,12 @@ def render_labels(
         return render_pdf(pages[0], base, policy)
     count = len(pages)
     if jobs > 1:
-        with ProcessPoolExecutor(max_workers=min(jobs, count), initializer=end_with_parent) as pool:
-            rendered = list(pool.map(render_pdf, pages, [base] * count, [policy] * count))
-    else:
-        rendered = [render_pdf(html, base, policy) for html in pages]
-    return _joined(rendered)
+        try:
+            with ProcessPoolExecutor(max_workers=min(jobs, count), initializer=end_with_parent) as pool:
+                return _joined(list(pool.map(render_pdf, pages, [base] * count, [policy] * count)))
+        except BrokenProcessPool:  # a worker was killed (out of memory?): render them here instead
+            pass
+    return _joined([render_pdf(html, base, policy) for html in pages])
 
 
 def _joined(parts: list[bytes]) -> bytes:
