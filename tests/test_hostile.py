@@ -420,6 +420,18 @@ def test_a_booklet_past_the_time_limit_fails_in_process(run, tmp_path: Path) -> 
     assert not (tmp_path / "output" / "booklets" / "A1.pdf").exists()
 
 
+def test_preview_pdf_past_the_time_limit_stops_with_the_limit_named(run, tmp_path: Path) -> None:
+    small_workspace(tmp_path)
+    override_letter(tmp_path, f'{{% if member.id == "A1" %}}{FOREVER}{{% endif %}}{{{{ super() }}}}')
+    result = run("preview", "A1", "--pdf", tmp_path / "a1.pdf", "--timeout", "1")
+    assert (result.exit_code, result.stderr) == (
+        1,
+        "error: rendering took longer than the time limit of 1 s per booklet and was stopped; if this "
+        "booklet really is that large, raise the limit with --timeout SECONDS\n",
+    )
+    assert not (tmp_path / "a1.pdf").exists()
+
+
 def test_a_worker_stuck_past_the_time_limit_is_killed_and_only_its_booklet_fails(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -27,10 +27,10 @@ from packgen.build.incremental import (
 from packgen.build.lock import output_lock
 from packgen.build.options import BuildOptions, BuildResult, Stage
 from packgen.build.selection import in_shard, select
-from packgen.build.workers import Progress, render_all, stop_between_booklets
+from packgen.build.workers import Progress, render_all, stop_between_booklets, timed_out
 from packgen.config.schema import Config, output_problem
 from packgen.content.plans import BookletContent, booklet_content, coverage_gaps, coverage_problems, selection
-from packgen.errors import InputError, OutputError, PackgenError, UsageError
+from packgen.errors import InputError, OutputError, PackgenError, RenderError, UsageError
 from packgen.files import sync_all, write_atomic
 from packgen.outputs.delivery import DeliveryRow, delivery_rows, write_delivery
 from packgen.outputs.manifest import Entry, previous_entries, read_manifest, summarize, write_manifest
@@ -362,15 +362,21 @@ def _entry(config: Config, member: Member, assignment: Assignment, seq: int, fin
     )  # fmt: skip
 
 
-def write_booklet(config: Config, content: BookletContent, path: Path) -> None:
-    """Render just one member's booklet to ``path`` (``preview --pdf``)."""
+def write_booklet(
+    config: Config, content: BookletContent, path: Path, timeout: float = DEFAULT_TIMEOUT
+) -> None:
+    """Render just one member's booklet to ``path`` (``preview --pdf``), within ``timeout`` seconds."""
     if path.is_dir():
         raise UsageError(f"--pdf: {path} is a folder; give a file name such as {path / 'booklet.pdf'}")
     if not path.parent.is_dir():
         raise UsageError(f"--pdf: folder {path.parent} does not exist; create it or choose another file")
     renderer = Renderer(config)
     renderer.check_template()  # a template that cannot load or extends itself: a config error, exit 2
-    data = renderer.pdf(content)
+    try:
+        with time_limit(timeout):
+            data = renderer.pdf(content)
+    except TimeUp:
+        raise RenderError(timed_out(timeout)) from None
     try:
         write_atomic(path, data)
     except OSError as exc:

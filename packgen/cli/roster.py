@@ -127,6 +127,12 @@ def preview(
     encoding: EncodingOpt = None,
     sheet: SheetOpt = None,
     as_json: JsonOpt = False,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            "--timeout", help="Seconds the --pdf booklet may take to render; past it, it fails.", min=0.1
+        ),
+    ] = 120.0,
 ) -> None:
     """One member's plan in the terminal; --pdf FILE renders just that booklet."""
     from packgen.build.pipeline import read_and_assign
@@ -140,7 +146,7 @@ def preview(
         if pdf is not None:
             from packgen.build.pipeline import write_booklet
 
-            write_booklet(cfg, view.content, pdf)
+            write_booklet(cfg, view.content, pdf, timeout)
     except PackgenError as exc:
         fail(exc, as_json)
     if as_json:
