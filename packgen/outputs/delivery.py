@@ -229,11 +229,11 @@ def _joined(parts: list[bytes]) -> bytes:
     import pikepdf
 
     joined = pikepdf.Pdf.new()
-    first = pikepdf.Pdf.open(io.BytesIO(parts[0]))
-    for key, value in first.docinfo.items():
+    pdfs = [pikepdf.Pdf.open(io.BytesIO(part)) for part in parts]
+    for key, value in pdfs[0].docinfo.items():
         joined.docinfo[key] = value
-    for part in parts:
-        joined.pages.extend(pikepdf.Pdf.open(io.BytesIO(part)).pages)
+    for pdf in pdfs:
+        joined.pages.extend(pdf.pages)
     buffer = io.BytesIO()
-    joined.save(buffer, deterministic_id=True, min_version=first.pdf_version)
+    joined.save(buffer, deterministic_id=True, min_version=pdfs[0].pdf_version)
     return buffer.getvalue()

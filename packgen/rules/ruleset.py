@@ -193,14 +193,8 @@ class RuleSet:
         if not self.large_print:
             return "standard", ""
         names = self.names_for(member) if names is None else names
-        try:
-            first = self._first_large(names)
-        except Exception:  # one rule cannot be evaluated for this member: ask them one by one
-            first = next(
-                (r.index - 1 for r in self.large_print if self.matches(r, member, names, "large_print")), -1
-            )
-        if first >= 0:
-            rule = self.large_print[first]
+        rule = self._first_holding(self._first_large, self.large_print, member, names, "large_print")
+        if rule is not None:
             return "large", f"规则“{rule.name}”：{rule.reason}"
         return "standard", ""
 
@@ -212,12 +206,8 @@ class RuleSet:
                 member.plan, reason, "override", label=label, edition=edition, edition_reason=edition_reason
             )
         inferred = member.inferred.get("mobility")
-        try:
-            first = self._first_match(names)
-        except Exception:  # one rule cannot be evaluated for this member: ask them one by one
-            first = next((r.index - 1 for r in self.rules if self.matches(r, member, names)), -1)
-        if first >= 0:
-            rule = self.rules[first]
+        rule = self._first_holding(self._first_match, self.rules, member, names)
+        if rule is not None:
             return Assignment(
                 rule.plan, rule.reason, "rule", rule.name, inferred=inferred, edition=edition,
                 edition_reason=edition_reason,
@@ -226,6 +216,21 @@ class RuleSet:
             self.config.default_plan, self.config.default_reason, "default", inferred=inferred, edition=edition,
             edition_reason=edition_reason,
         )  # fmt: skip
+
+    def _first_holding(
+        self,
+        first: Callable[[dict[str, Any]], int],
+        rules: list[CompiledRule],
+        member: Member,
+        names: dict[str, Any],
+        section: str = "rules",
+    ) -> CompiledRule | None:
+        """The first of ``rules`` that holds, by ``first`` (all of them compiled into one expression)."""
+        try:
+            index = first(names)
+        except Exception:  # one rule cannot be evaluated for this member: ask them one by one
+            index = next((r.index - 1 for r in rules if self.matches(r, member, names, section)), -1)
+        return rules[index] if index >= 0 else None
 
     def trace(self, member: Member) -> list[RuleCheck]:
         """The rules in order up to the one that matched, each with whether it held for ``member``."""
