@@ -440,33 +440,18 @@ def test_a_worker_stuck_past_the_time_limit_is_killed_and_only_its_booklet_fails
     import multiprocessing
     import time
 
-    import pikepdf
-
     from packgen.build import workers
-    from packgen.config import load_config
 
     def render(member: Any, assignment: Any) -> bytes:
         if member.id == "A1":
             time.sleep(3600)
-        pdf, buffer = pikepdf.new(), io.BytesIO()
-        pdf.add_blank_page()
-        pdf.save(buffer)
-        return buffer.getvalue()
+        return blank_pdf()
 
     monkeypatch.setattr(workers, "render_booklet", render)  # the workers are forked: they render so too
-    small_workspace(
+    entries, out = render_in_two_workers(
         tmp_path,
-        ROSTER
-        + "A1,张三,东湖村党支部,境外,良好\nA2,李四,西山村党支部,市内,较差\nA3,王五,西山村党支部,市内,较差\n",
+        "A1,张三,东湖村党支部,境外,良好\nA2,李四,西山村党支部,市内,较差\nA3,王五,西山村党支部,市内,较差\n",
     )
-    config = load_config(workspace=tmp_path)
-    from packgen.build.pipeline import _entry, read_and_assign
-
-    _, assigned = read_and_assign(config, [])
-    todo = [(m, a, _entry(config, m, a, i, "inputs")) for i, (m, a) in enumerate(assigned)]
-    out = tmp_path / "out"
-    (out / "booklets").mkdir(parents=True)
-    entries = workers.render_all(config, todo, out, 2, None, lambda: None, offset=0, total=3, timeout=1)
     assert sorted((e.id, e.status, e.error) for e in entries) == [
         ("A1", "failed", workers.timed_out(1)), ("A2", "built", ""), ("A3", "built", "")
     ]  # fmt: skip
@@ -483,7 +468,6 @@ def test_a_worker_killed_while_it_writes_leaves_no_temporary_file(
     import time
 
     from packgen.build import workers
-    from packgen.config import load_config
     from packgen.files import atomic_output
 
     real = workers.write_recorded
@@ -500,17 +484,29 @@ def test_a_worker_killed_while_it_writes_leaves_no_temporary_file(
     monkeypatch.setattr(workers, "write_recorded", write)  # the workers are forked: they write so too
     monkeypatch.setattr(workers, "render_booklet", lambda member, assignment: blank_pdf())
     monkeypatch.setattr(workers, "render_digital", lambda member, assignment: blank_pdf())
-    small_workspace(tmp_path, ROSTER + "A1,张三,东湖村党支部,境外,良好\nA2,李四,西山村党支部,市内,较差\n")
-    config = load_config(workspace=tmp_path)
-    from packgen.build.pipeline import _entry, read_and_assign
+    entries, out = render_in_two_workers(
+        tmp_path, "A1,张三,东湖村党支部,境外,良好\nA2,李四,西山村党支部,市内,较差\n"
+    )
+    assert sorted((e.id, e.status) for e in entries) == [("A1", "failed"), ("A2", "built")]
+    assert sorted(p.name for p in (out / "booklets").iterdir()) == ["A2.pdf"]
 
+
+def render_in_two_workers(tmp_path: Path, rows: str) -> tuple[list[Any], Path]:
+    """The booklets of ``rows`` (under ROSTER's header) rendered by two workers, 1 s each at most."""
+    from packgen.build import workers
+    from packgen.build.pipeline import _entry, read_and_assign
+    from packgen.config import load_config
+
+    small_workspace(tmp_path, ROSTER + rows)
+    config = load_config(workspace=tmp_path)
     _, assigned = read_and_assign(config, [])
     todo = [(m, a, _entry(config, m, a, i, "inputs")) for i, (m, a) in enumerate(assigned)]
     out = tmp_path / "out"
     (out / "booklets").mkdir(parents=True)
-    entries = workers.render_all(config, todo, out, 2, None, lambda: None, offset=0, total=2, timeout=1)
-    assert sorted((e.id, e.status) for e in entries) == [("A1", "failed"), ("A2", "built")]
-    assert sorted(p.name for p in (out / "booklets").iterdir()) == ["A2.pdf"]
+    entries = workers.render_all(
+        config, todo, out, 2, None, lambda: None, offset=0, total=len(todo), timeout=1
+    )
+    return entries, out
 
 
 def blank_pdf() -> bytes:
