@@ -14,7 +14,6 @@ the merge, which grows with the roster (measured here per booklet). Results in
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import shutil
@@ -25,16 +24,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+import run as bench  # benchmarks/run.py, beside this script: its roster, environment and memory sampler
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "scale.json"
-
-
-def _run_module() -> Any:
-    spec = importlib.util.spec_from_file_location("packgen_bench_run", ROOT / "benchmarks" / "run.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def timed(bench: Any, command: list[str], cwd: Path, watch: Path | None = None) -> dict[str, float]:
@@ -60,7 +53,6 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it")
     parser.add_argument("--json", type=Path, default=RESULTS)
     args = parser.parse_args()
-    bench = _run_module()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="packgen-scale-"))
     workspace = folder / "workspace"
     if workspace.exists():
