@@ -369,11 +369,38 @@ def test_the_member_pages_are_laid_out_alone_and_the_margins_drawn_on_the_shared
     laid_out = _documents(renderer)
     (tmp_path / "fast.pdf").write_bytes(renderer.pdf(second))
     pages = pages_text(tmp_path / "fast.pdf")
-    assert len(laid_out) == 1 and laid_out[0] <= 8 < 30 <= len(pages)  # cover, letter, contacts, stand-ins
+    # cover, letter, contacts and one stand-in for each of the two runs (contents; schedule to records)
+    assert len(laid_out) == 1 and laid_out[0] == 5 and len(pages) > 30
     for number, words in enumerate(pages[1:], start=2):  # the name, the plan, the page numbers: every page
         header = {w for w, _, y in words if y < 50}  # the running header, above the page's text
         assert header == {second.member.name, "线上联学"}, (number, header)
         assert f"第 {number} 页 / 共 {len(pages)} 页" in " ".join(w for w, _, _ in words)
+
+
+@pytest.mark.parametrize(
+    "blocks",
+    [
+        "{% block head %}<style>section.contacts { break-before: right }</style>{% endblock %}",
+        '{% block contacts %}<div style="break-before: recto">{{ super() }}</div>{% endblock %}',
+    ],
+    ids=["stylesheet", "style-attribute"],
+)
+def test_a_break_to_a_right_hand_page_keeps_the_pages_after_a_run_on_their_side(
+    tmp_path: Path, blocks: str
+) -> None:
+    """With one stand-in per run, the contacts would come a page early and need no blank page before
+    them; where a break to one side is asked for, each run has as many stand-ins as keep the sides."""
+    config = with_template(tmp_path, blocks)
+    (content,) = contents(config, ("QS0004",))
+    renderer = Renderer(config)
+    laid_out = _documents(renderer)
+    fast, full = fast_and_full(config, content, tmp_path, renderer)
+    fast_pages, full_pages = pages_text(tmp_path / "fast.pdf"), pages_text(tmp_path / "full.pdf")
+    assert fast_pages == full_pages and outline(fast) == outline(full)
+    assert len(fast_pages) % 2 == 1  # the contacts, last, on a right-hand page: after a blank one
+    blank = " ".join(w for w, _, y in fast_pages[-2] if y > 50)  # below the running header
+    assert blank == f"第 {len(fast_pages) - 1} 页 / 共 {len(fast_pages)} 页"
+    assert laid_out[-2] > 5  # the member's own document: more than one stand-in for a longer run
 
 
 MIXED_MARGINS = """{% block head %}<style>

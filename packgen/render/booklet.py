@@ -50,6 +50,8 @@ SANDBOXED = (
 _PLACES_KEPT = 256
 #: a page rule for left- or right-hand pages only, as mirrored margins need
 _SIDED_PAGE = re.compile(r"@page\b[^{;]*:(?:left|right|recto|verso)\b", re.IGNORECASE)
+#: a break to a left- or right-hand page, which adds a blank page or not by the side it comes on
+_SIDED_BREAK = re.compile(r"break-(?:before|after)\s*:\s*(?:left|right|recto|verso)\b", re.IGNORECASE)
 
 
 class Renderer:
@@ -270,19 +272,25 @@ class Renderer:
                 return self._shared.get(compose.paged_html_for(shared[run], *place), render)
             return self._shared.get(compose.shared_html_for(shared[run], left[run]), render)
 
-        sided = self._sided(booklet.head)
+        sided = self._sided(booklet.head) or bool(
+            _SIDED_BREAK.search(booklet.personal) or any(_SIDED_BREAK.search(s) for s in shared)
+        )
         plan = self._margin_plan(booklet) if kinds else None
         personal, attempts = "", 0
         while attempts < 3:
             attempts += 1
             parts = [part(run) for run in runs]
             html = (
-                margins.own_html(booklet, parts, plan) if plan else compose.with_placeholders(booklet, parts)
+                margins.own_html(booklet, parts, plan, sided)
+                if plan
+                else compose.with_placeholders(booklet, parts)
             )
             if html != personal:
                 personal, document = html, self._document(html)
             layout = (
-                margins.lay_out(document, accel.page_kinds(document) or [], booklet, parts) if plan else None
+                margins.lay_out(document, accel.page_kinds(document) or [], booklet, parts, sided)
+                if plan
+                else None
             )
             if plan and layout is None:
                 plan, personal, attempts = None, "", attempts - 1  # this booklet the former way
@@ -341,9 +349,11 @@ class Renderer:
         return sheet if sheet.kinds == kinds else None
 
     def _sided(self, head: str) -> bool:
-        """Whether left- and right-hand pages may look different (``@page :left`` …, mirrored margins).
+        """Whether left- and right-hand pages may look different (``@page :left`` …, mirrored margins)
+        or a break to one side may add a blank page (``break-before: right``).
 
-        When they cannot, a run of shared sections looks the same on either side and is rendered once.
+        When neither, a run of shared sections looks the same on either side and is rendered once,
+        and the member's own document needs one stand-in page per run (:mod:`packgen.render.margins`).
         Read from the booklet head's own styles and the stylesheets in the template folders; a
         stylesheet from elsewhere (a web address) cannot be read here, so it counts as sided.
         """
@@ -353,7 +363,9 @@ class Renderer:
             files = [path for folder in folders if folder.is_dir() for path in sorted(folder.rglob("*.css"))]
             texts = styles + [path.read_text(encoding="utf-8", errors="replace") for path in files]
             remote = re.search(r"<link\b[^>]*\bhref=[\"']?(?!file:)[a-z]+:", head, flags=re.IGNORECASE)
-            self._sided_heads[head] = bool(remote) or any(_SIDED_PAGE.search(text) for text in texts)
+            self._sided_heads[head] = bool(remote) or any(
+                _SIDED_PAGE.search(text) or _SIDED_BREAK.search(text) for text in texts
+            )
         return self._sided_heads[head]
 
     def _engine_(self) -> Engine:

@@ -7,9 +7,11 @@ differ from page to page, but not from member to member: every booklet of a plan
 number of pages has the same numbers on the same pages. So a booklet is put together from:
 
 - the member's **own document**: the personal pages, and in place of each run of shared pages one
-  *stand-in* page for each side of the sheet the run covers (one to three, keeping the pages after
-  the run on their side), all without the margin boxes that show page numbers. A stand-in page is
-  blank but for the margins the member's strings give it: they are drawn on each page of the run;
+  *stand-in* page, all without the margin boxes that show page numbers. A stand-in page is blank
+  but for the margins the member's strings give it: they are drawn on each page of the run. When
+  left- and right-hand pages may differ (mirrored margins, a break to a right-hand page), a run has
+  a stand-in for each side of the sheet it covers (one to three, keeping the pages after the run on
+  their side);
 - the **shared runs**, rendered once without margins (:mod:`packgen.render.compose`);
 - the **numbers sheet**: a document with as many pages as the booklet, of the same kinds, showing
   only the margin boxes with page numbers, rendered once for all booklets alike and drawn on every
@@ -135,18 +137,22 @@ def _shows(declaration: Any) -> str:
     return "static"
 
 
-def standins(pages: int) -> int:
-    """Stand-in pages for a run of ``pages``: one per side it covers, as many as keep the parity."""
+def standins(pages: int, sided: bool = True) -> int:
+    """Stand-in pages for a run of ``pages``: one, or where the sides of the sheet may differ
+    (``sided``), one per side it covers, as many as keep the parity of the pages after it."""
+    if not sided:
+        return 1
     return 1 if pages == 1 else 2 if pages % 2 == 0 else 3
 
 
-def own_html(booklet: Split, parts: list[SharedPart], plan: MarginPlan) -> str:
+def own_html(booklet: Split, parts: list[SharedPart], plan: MarginPlan, sided: bool = True) -> str:
     """The member's own document: the personal HTML with each run's sections replaced by its
     stand-in pages, and no margin box that shows page numbers."""
     blocks: dict[int, str] = {}
     for run, (sections, part) in enumerate(zip(booklet.runs, parts, strict=True)):
         first = f'<div class="packgen-standin" id="{STANDIN_ID.format(run)}"></div>'
-        blocks[sections[0]] = first + '<div class="packgen-standin"></div>' * (standins(part.pages) - 1)
+        more = standins(part.pages, sided) - 1
+        blocks[sections[0]] = first + '<div class="packgen-standin"></div>' * more
         blocks.update((section, "") for section in sections[1:])
     personal = _TOKEN_RE.sub(lambda m: blocks[int(m.group(1))], booklet.personal)
     css = f"<style>.packgen-standin {{ break-before: page }} {plan.own_css()}</style>"
@@ -167,10 +173,15 @@ class Layout:
 
 
 def lay_out(
-    document: Any, own_kinds: list[tuple[str, bool]], booklet: Split, parts: list[SharedPart]
+    document: Any,
+    own_kinds: list[tuple[str, bool]],
+    booklet: Split,
+    parts: list[SharedPart],
+    sided: bool = True,
 ) -> Layout | None:
-    """The booklet's layout from the member's own document laid out; None when it has blank pages,
-    or a run's pages are named pages or their kinds are not known (composed the former way then)."""
+    """The booklet's layout from the member's own document laid out (with the stand-ins
+    :func:`own_html` made for ``sided``); None when it has blank pages, or a run's pages are named
+    pages or their kinds are not known (composed the former way then)."""
     where = {name: number for number, page in enumerate(document.pages) for name in page.anchors}
     starts = [where.get(STANDIN_ID.format(run), -1) for run in range(len(booklet.runs))]
     if -1 in starts or starts != sorted(starts):
@@ -187,10 +198,11 @@ def lay_out(
             if len(part.kinds) != part.pages or any(name or blank for name, blank in part.kinds):
                 return None
             firsts.append(number + offset)
-            stands.append(list(range(number, number + standins(part.pages))))
+            count = standins(part.pages, sided)
+            stands.append(list(range(number, number + count)))
             kinds += part.kinds
-            offset += part.pages - standins(part.pages)
-            skip = standins(part.pages) - 1
+            offset += part.pages - count
+            skip = count - 1
             own.append(-1)
             run += 1
             continue
