@@ -23,12 +23,14 @@ class TimeUp(BaseException):
 @contextlib.contextmanager
 def time_limit(seconds: float) -> Iterator[None]:
     """Raise :class:`TimeUp` in the block once ``seconds`` have passed, between two Python steps (a
-    worker process stuck inside C code is stopped from outside instead: see ``build.workers``). The
-    alarm comes again every second after that: one that lands in a finalizer is only printed. Outside
-    the main thread there is no limit: signals reach the main thread only. Catch ``TimeUp`` around
-    the ``with``: it may come as the block ends."""
+    worker process stuck inside C code is stopped from outside instead: see ``build.workers``). It
+    comes again every second after that: one that lands in a finalizer is only printed. In the main
+    thread an alarm signal raises it; in another thread (``serve`` renders in one), where no signal
+    reaches, a timer thread sets it on the thread. Catch ``TimeUp`` around the ``with``: it may
+    come as the block ends."""
     if threading.current_thread() is not threading.main_thread():
-        yield
+        with _thread_time_limit(seconds):
+            yield
         return
 
     def alarm(signum: int, frame: Any) -> None:
@@ -43,6 +45,38 @@ def time_limit(seconds: float) -> Iterator[None]:
             signal.setitimer(signal.ITIMER_REAL, 0)
     finally:
         signal.signal(signal.SIGALRM, previous)
+
+
+@contextlib.contextmanager
+def _thread_time_limit(seconds: float) -> Iterator[None]:
+    """:func:`time_limit` outside the main thread: CPython's ``PyThreadState_SetAsyncExc`` makes the
+    thread raise :class:`TimeUp` at its next Python step. When the block ends the timer is stopped
+    and waited for, then a ``TimeUp`` set but not yet raised is taken back: none comes later."""
+    thread, stop = threading.get_ident(), threading.Event()
+
+    def expire() -> None:
+        wait = seconds
+        while not stop.wait(wait):
+            _set_exception(thread, TimeUp)
+            wait = 1.0
+
+    timer = threading.Thread(target=expire, name="packgen-time-limit", daemon=True)
+    timer.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        timer.join()
+        _set_exception(thread, None)  # set as the block ended, not raised yet: taken back
+
+
+def _set_exception(thread: int, exception: type[BaseException] | None) -> None:
+    """Have ``thread`` raise ``exception`` at its next Python step (None: no longer)."""
+    import ctypes
+
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(
+        ctypes.c_ulong(thread), ctypes.py_object(exception) if exception else None
+    )
 
 
 @contextlib.contextmanager

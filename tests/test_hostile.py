@@ -13,6 +13,8 @@ import json
 import os
 import shutil
 import subprocess
+import threading
+import time
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -406,6 +408,34 @@ def test_o_slash_is_refused(run, tmp_path: Path, command: str) -> None:
 # --- 4. a time limit per booklet ----------------------------------------------------------------
 
 FOREVER = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"
+
+
+def test_the_time_limit_stops_work_in_a_thread_and_nothing_comes_after_its_block() -> None:
+    """Outside the main thread (``serve``) no alarm signal arrives: the limit is set on the thread."""
+    from packgen.processes import TimeUp, time_limit
+
+    seen: list[str] = []
+
+    def work() -> None:
+        try:
+            with time_limit(0.3):
+                while True:  # a template's loop: Python steps, never ending
+                    pass
+        except TimeUp:
+            seen.append("stopped")
+        for _ in range(100):  # blocks that end about when their limit comes
+            with contextlib.suppress(TimeUp), time_limit(0.01):  # raised in it or as it ends: fine
+                time.sleep(0.0095)
+        try:
+            time.sleep(1.5)  # past the limit of every block, and its second
+            seen.append("nothing after")
+        except TimeUp:
+            seen.append("a TimeUp after its block")
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join(30)
+    assert seen == ["stopped", "nothing after"]
 
 
 def test_a_booklet_past_the_time_limit_fails_in_process(run, tmp_path: Path) -> None:

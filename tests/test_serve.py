@@ -41,9 +41,9 @@ CHROMIUM_ARGS = [
 
 
 @contextmanager
-def serving(root: Path) -> Iterator[LiveServer]:
+def serving(root: Path, timeout: float = 120.0) -> Iterator[LiveServer]:
     """``packgen serve`` for the workspace ``root`` on a free port of 127.0.0.1, stopped afterwards."""
-    workspace = LiveWorkspace(root / "packgen.yaml", workspace=root)
+    workspace = LiveWorkspace(root / "packgen.yaml", workspace=root, timeout=timeout)
     workspace.reload()
     server = LiveServer(workspace, "127.0.0.1", 0)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -167,6 +167,31 @@ def test_no_request_reaches_a_file_but_through_a_member_id(tmp_path: Path) -> No
             assert "organization" not in response.text and "张三" not in response.text
         rebound = client.get("/", headers={"Host": "evil.example"})
     assert (rebound.status_code, rebound.text) == (400, "Invalid host header")
+
+
+FOREVER = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"
+
+
+def test_a_booklet_past_the_time_limit_fails_alone_and_the_server_goes_on(tmp_path: Path) -> None:
+    """serve renders in a thread, where no alarm signal reaches: the limit still stops a template
+    that never ends (received templates are untrusted), and the next member's booklet renders."""
+    root = small_workspace(tmp_path / "ws")
+    (root / "templates").mkdir()
+    (root / "templates" / "booklet.html.j2").write_text(
+        '{% extends "builtin/booklet.html.j2" %}{% block letter %}'
+        f'{{% if member.id == "A1" %}}{FOREVER}{{% endif %}}{{{{ super() }}}}{{% endblock %}}',
+        encoding="utf-8",
+    )
+    with serving(root, timeout=3) as server:  # finding validate's problems meets the loop too
+        client = httpx.Client(base_url=server.url.rstrip("/"), timeout=60)
+        page = client.get("/member/A1", params={"fragment": "1"})
+        other = client.get("/member/A2/booklet.pdf")
+    assert page.status_code == 200
+    assert str(escape(
+        "error: roster.csv, row 2 (A1): rendering took longer than the time limit of 3 s per booklet "
+        "and was stopped; if this booklet really is that large, raise the limit with --timeout SECONDS"
+    )) in page.text  # fmt: skip
+    assert other.status_code == 200 and other.content.startswith(b"%PDF")
 
 
 def test_a_change_renders_again_only_what_it_touches(tmp_path: Path) -> None:

@@ -28,11 +28,15 @@ def serve(
     ] = "127.0.0.1",
     encoding: EncodingOpt = None,
     sheet: SheetOpt = None,
+    timeout: Annotated[
+        float,
+        typer.Option("--timeout", help="Seconds a booklet may take to render; past it, it fails.", min=0.1),
+    ] = 120.0,
 ) -> None:
     """Live preview in a browser: plan table, any member's booklet, reload on save."""
     from packgen.serve import LiveServer, LiveWorkspace
 
-    workspace = LiveWorkspace(config, profiles or [], encoding=encoding, sheet=sheet)
+    workspace = LiveWorkspace(config, profiles or [], encoding=encoding, sheet=sheet, timeout=timeout)
     workspace.reload()
     try:
         server = LiveServer(workspace, host, port, report=_say)

@@ -14,7 +14,9 @@ What changed decides what is redone (:meth:`LiveWorkspace.reload`):
   member's data or plan changed.
 
 A config or template error is kept as the message the command line prints (``error: …``) until a
-later change mends it. Nothing here writes a file: booklets are rendered to memory.
+later change mends it. Nothing here writes a file: booklets are rendered to memory, each within the
+time limit a build gives a booklet (``--timeout``): the templates are untrusted, and a booklet that
+never ends is stopped with the limit named, the server going on.
 """
 
 from __future__ import annotations
@@ -26,12 +28,14 @@ from pathlib import Path
 
 from packgen.build.incremental import member_key
 from packgen.build.pipeline import problems_beyond_rows, read_and_assign
+from packgen.build.workers import timed_out
 from packgen.config import CONFIG_NAME, Config, load_config
 from packgen.config.schema import material_file
 from packgen.content.plans import PlanReport, plan_report
 from packgen.content.preview import MemberPreview, member_preview
 from packgen.errors import PackgenError
 from packgen.materials import load_material
+from packgen.processes import DEFAULT_TIMEOUT, TimeUp, time_limit
 from packgen.render import Renderer
 from packgen.roster.members import Member, Problem, Roster
 from packgen.rules.ruleset import Assignment
@@ -73,8 +77,10 @@ class LiveWorkspace:
         workspace: Path | None = None,
         encoding: str | None = None,
         sheet: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
         self.workspace = (workspace or Path.cwd()).resolve()
+        self.timeout = timeout  #: seconds a booklet (or a template's check) may take
         self.config_path = config_path.resolve() if config_path else None
         self.profiles = [path.resolve() for path in profiles]
         self.encoding, self.sheet = encoding, sheet
@@ -126,7 +132,7 @@ class LiveWorkspace:
         if self.error or self._beyond_rows_found:
             return False
         assert self.config is not None and self.renderer is not None
-        self._beyond_rows = problems_beyond_rows(self.config, self.renderer, self.assigned)
+        self._beyond_rows = problems_beyond_rows(self.config, self.renderer, self.assigned, self.timeout)
         self._beyond_rows_found = True
         problems = [*self.roster.problems, *self._beyond_rows]
         if problems == self.problems:
@@ -216,7 +222,12 @@ class LiveWorkspace:
         assert self.renderer is not None
         self.renders += 1
         try:
-            pdf = self.renderer.pdf(view.content)
+            try:
+                with time_limit(self.timeout):
+                    pdf = self.renderer.pdf(view.content)
+            except TimeUp:  # the renderer keeps only what it finished: it may go on
+                member = view.content.member
+                return Booklet(key, error=f"error: {member.source} ({member.id}): {timed_out(self.timeout)}")
         except PackgenError as exc:  # this member only: a glyph no font has, a template that fails …
             return Booklet(key, error=f"error: {exc}")
         return Booklet(key, pdf, read_pages(pdf) if poppler_installed() else [])
