@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import gc
+import hashlib
 import io
 import json
 import os
@@ -158,6 +159,46 @@ def test_one_member_breaking_the_template_fails_alone(run, tmp_path: Path) -> No
     ]
     print_run = manifest(out)["print_runs"]
     assert "T99" not in {b["id"] for run_ in print_run for b in run_["booklets"]}
+
+
+def test_ids_equal_but_for_case_get_booklets_a_case_blind_file_system_keeps_apart(
+    run, tmp_path: Path
+) -> None:
+    """On Windows and macOS (or a USB stick) ``T02.pdf`` and ``t02.pdf`` are one file: the second
+    booklet would overwrite the first. Both get their id's hash; the others keep their own names,
+    and once the roster no longer has both, the name goes back and the other file goes."""
+    twin = ("t02", "李秀", "西岭村党支部", "", "", "就地自学", "1")
+    make_workspace(tmp_path, [*MEMBERS[:3], twin])
+    result = run("build", "-o", tmp_path / "out", "-j", "1")
+    assert result.exit_code == 0, result.output
+    assert "'t02': differs only in upper/lower case from T02" in result.stderr
+    files = {e["id"]: e["file"] for e in manifest(tmp_path / "out")["members"]}
+    assert files == {
+        "T01": "booklets/T01.pdf",
+        "T02": f"booklets/T02-{hashlib.sha256(b'T02').hexdigest()[:8]}.pdf",
+        "T03": "booklets/T03.pdf",
+        "t02": f"booklets/t02-{hashlib.sha256(b't02').hexdigest()[:8]}.pdf",
+    }
+    names = sorted(p.name for p in (tmp_path / "out" / "booklets").iterdir())
+    assert len({name.casefold() for name in names}) == len(names) == 4
+    assert {e["file"]: e["sha256"] for e in manifest(tmp_path / "out")["members"]} == {
+        f"booklets/{n}": hashlib.sha256((tmp_path / "out" / "booklets" / n).read_bytes()).hexdigest()
+        for n in names
+    }
+
+    for k in (1, 2):  # each shard names the booklets as the whole build does; merge takes the names
+        shard = run("build", "-o", tmp_path / f"shard-{k}", "-j", "1", "--shard", f"{k}/2", "--quiet")
+        assert shard.exit_code == 0, shard.output
+    merged = run("merge", tmp_path / "shard-1", tmp_path / "shard-2", "-o", tmp_path / "merged", "--quiet")
+    assert merged.exit_code == 0, merged.output
+    assert {e["id"]: e["file"] for e in manifest(tmp_path / "merged")["members"]} == files
+
+    make_workspace(tmp_path, MEMBERS[:3])  # t02 left the roster: T02 is T02.pdf again
+    assert run("build", "-o", tmp_path / "out", "-j", "1", "--quiet").exit_code == 0
+    assert sorted(p.name for p in (tmp_path / "out" / "booklets").iterdir()) == [
+        "T01.pdf", "T02.pdf", "T03.pdf",
+    ]  # fmt: skip
+    assert statuses(tmp_path / "out") == {"T01": "unchanged", "T02": "built", "T03": "unchanged"}
 
 
 def test_shards_merged_equal_one_unsharded_build(run, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]

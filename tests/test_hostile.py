@@ -136,6 +136,10 @@ A2_SHA = "sha256 of booklets/A2.pdf"  #: filled in by the test
             lambda f: edit_manifest(f, set_member(0, file=str(f / "booklets" / "A2.pdf"), sha256=A2_SHA)),
             "manifest.json, member 'A1': file must be 'booklets/A1.pdf', not {absolute}",
         ),
+        (  # a name like the one a case clash gives (A1-<hash of A1>.pdf), with another member's hash
+            lambda f: edit_manifest(f, set_member(0, file="booklets/A1-" + "0" * 8 + ".pdf")),
+            "manifest.json, member 'A1': file must be 'booklets/A1.pdf', not 'booklets/A1-00000000.pdf'",
+        ),
         (  # a plan names the print-run file: print/print-run-PLAN.pdf
             lambda f: edit_manifest(f, set_member(1, plan="../../../outside/x")),
             "manifest.json, member 'A2', plan: Input should be 'self_study', 'online', 'delivered' or ''",

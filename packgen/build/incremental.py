@@ -96,12 +96,27 @@ def remove_booklets(output: Path, member_ids: list[str]) -> list[str]:
     member whose row has errors this time is still on it); the ids of those that had a booklet there."""
     removed = []
     for member_id in member_ids:
-        (output / digital_path(member_id)).unlink(missing_ok=True)
-        path = output / booklet_path(member_id)
-        if path.is_file():
-            path.unlink()
+        found = False
+        for apart in (False, True):  # under either name it may have had (see ``booklet_filename``)
+            (output / digital_path(member_id, apart)).unlink(missing_ok=True)
+            path = output / booklet_path(member_id, apart)
+            if path.is_file():
+                path.unlink()
+                found = True
+        if found:
             removed.append(member_id)
     return removed
+
+
+def remove_former_name(output: Path, entry: Entry, before: Entry | None) -> None:
+    """Delete the member's booklet and digital edition under the name an earlier build gave them,
+    when it differs from this build's (an id another member's now equals but for case, or no longer)."""
+    if before is None or not before.file or before.file == entry.file:
+        return
+    for apart in (False, True):  # only a name packgen gives this id: the manifest is not trusted
+        for path in (booklet_path(entry.id, apart), digital_path(entry.id, apart)):
+            if path not in (entry.file, entry.digital):
+                (output / path).unlink(missing_ok=True)
 
 
 def remove_stale_digital(output: Path, entries: list[Entry], known: dict[str, Entry]) -> None:

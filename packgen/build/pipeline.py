@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from packgen.build.incremental import (
     is_unchanged,
     member_key,
     remove_booklets,
+    remove_former_name,
     remove_stale_digital,
     remove_stale_parts,
 )
@@ -34,7 +35,7 @@ from packgen.errors import InputError, OutputError, PackgenError, RenderError, U
 from packgen.files import sync_all, write_atomic
 from packgen.outputs.delivery import DeliveryRow, delivery_rows, write_delivery
 from packgen.outputs.manifest import Entry, previous_entries, read_manifest, summarize, write_manifest
-from packgen.outputs.paths import BOOKLETS_DIR, booklet_path, digital_path
+from packgen.outputs.paths import BOOKLETS_DIR, booklet_path, case_clashes, digital_path
 from packgen.outputs.printrun import write_print_runs
 from packgen.processes import DEFAULT_TIMEOUT, TimeUp, paused_gc, time_limit
 from packgen.render.booklet import Renderer
@@ -161,6 +162,7 @@ def build(
         plans, branches = selection(config, assigned, options.plans, options.branches)
         options = replace(options, plans=plans or None, branches=branches or None)
     seq = {m.id: i for i, (m, _) in enumerate(assigned)}
+    apart = case_clashes(seq)  #: of the whole roster, so every shard names each booklet alike
     chosen = select(assigned, options)
     output = options.output
     fingerprint = inputs_fingerprint(config, skip=output)
@@ -172,7 +174,8 @@ def build(
         todo: list[tuple[Member, Assignment, Entry]] = []
         done: list[Entry] = []
         for member, assignment in chosen:
-            entry = _entry(config, member, assignment, seq[member.id], fingerprint)
+            entry = _entry(config, member, assignment, seq[member.id], fingerprint, apart)
+            remove_former_name(output, entry, known.get(entry.id))
             before = previous.get(entry.id)
             if before is not None and is_unchanged(output, entry, before):
                 entry.status, entry.pages, entry.sha256 = "unchanged", before.pages, before.sha256
@@ -202,7 +205,9 @@ def build(
         if todo:
             sync_all()  # the booklets on disk before the print runs and manifest name them
         kept, left_out = (
-            ([], []) if options.shard else _kept(config, assigned, chosen, known, output, seq, fingerprint)
+            ([], [])
+            if options.shard
+            else _kept(config, assigned, chosen, known, output, seq, fingerprint, apart)
         )
         on_roster = {m.id for m, _ in assigned} | {p.member_id for p in roster.problems if p.member_id}
         gone = sorted(set(known) - on_roster)
@@ -279,6 +284,7 @@ def _kept(
     output: Path,
     seq: dict[str, int],
     fingerprint: str,
+    apart: set[str],
 ) -> tuple[list[tuple[Entry, Member]], list[str]]:
     """The members ``--only``, ``--plan`` or ``--branch`` left out: those whose booklet in ``output``
     is up to date, which the print runs, delivery list and manifest go on covering (as
@@ -290,7 +296,7 @@ def _kept(
     for member, assignment in assigned:
         if member.id in selected:
             continue
-        entry = _entry(config, member, assignment, seq[member.id], fingerprint)
+        entry = _entry(config, member, assignment, seq[member.id], fingerprint, apart)
         before = known.get(member.id)
         if is_unchanged(output, entry, before):
             assert before is not None
@@ -350,15 +356,25 @@ def finish(
     )  # fmt: skip
 
 
-def _entry(config: Config, member: Member, assignment: Assignment, seq: int, fingerprint: str) -> Entry:
+def _entry(
+    config: Config,
+    member: Member,
+    assignment: Assignment,
+    seq: int,
+    fingerprint: str,
+    apart: Collection[str] = (),
+) -> Entry:
+    """The member's manifest entry before rendering; ``apart``: ids whose file names get their hash
+    (:func:`~packgen.outputs.paths.case_clashes`)."""
+    named = member.id in apart
     return Entry(
         id=member.id, name=member.name, branch=member.branch, plan=assignment.plan,
         reason=assignment.explanation, rule=assignment.rule,
-        file=booklet_path(member.id), route=member.route,
+        file=booklet_path(member.id, named), route=member.route,
         gaps=coverage_gaps(assignment.plan, config.plans[assignment.plan], member),
         key=member_key(fingerprint, member, assignment), seq=seq,
         edition=assignment.edition, edition_reason=assignment.edition_reason,
-        digital=digital_path(member.id) if assignment.plan in config.digital else "",
+        digital=digital_path(member.id, named) if assignment.plan in config.digital else "",
     )  # fmt: skip
 
 
