@@ -356,16 +356,9 @@ def finish(
     )  # fmt: skip
 
 
-def _entry(
-    config: Config,
-    member: Member,
-    assignment: Assignment,
-    seq: int,
-    fingerprint: str,
-    apart: Collection[str] = (),
-) -> Entry:
-    """The member's manifest entry before rendering; ``apart``: ids whose file names get their hash
-    (:func:`~packgen.outputs.paths.case_clashes`)."""
+def _entry(config: Config, member: Member, assignment: Assignment, seq: int, fingerprint: str,
+           apart: Collection[str] = ()) -> Entry:  # fmt: skip
+    """The member's entry before rendering; ``apart``: ids named apart (``paths.case_clashes``)."""
     named = member.id in apart
     return Entry(
         id=member.id, name=member.name, branch=member.branch, plan=assignment.plan,
