@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import ROOT
@@ -36,13 +38,85 @@ def test_xls_and_ods_read_title_two_row_header_merged_cells_padding_and_errors_a
         (r.number, *(r.cells[h] for h in ("党员编号", "姓名", "出生年月", "所在党支部", "公式")))
         for r in table.rows
     ]
-    padded = ["0012", "QS0007", "000123"] if kind == "xls" else [12, 7, 123]  # .ods: formats are not read
     assert rows == [
-        (4, padded[0], "张三", dt.date(1975, 3, 1), "第一党支部", "#DIV/0!"),
-        (5, padded[1], "李四", dt.date(1980, 10, 1), "第一党支部", "#N/A"),
-        (6, padded[2], "王五", dt.date(1990, 1, 1), "第一党支部", "王五同志"),
+        (4, "0012", "张三", dt.date(1975, 3, 1), "第一党支部", "#DIV/0!"),  # 12 in the format 0000
+        (5, "QS0007", "李四", dt.date(1980, 10, 1), "第一党支部", "#N/A"),  # 7 in "QS"0000
+        (6, "000123", "王五", dt.date(1990, 1, 1), "第一党支部", "王五同志"),
         (7, "0042", "赵六", "1985年6月", "第二党支部", 3),
     ]
+
+
+ODS_NAMESPACES = " ".join(
+    f'xmlns:{prefix}="urn:oasis:names:tc:opendocument:xmlns:{name}"'
+    for prefix, name in (("office", "office:1.0"), ("style", "style:1.0"), ("table", "table:1.0"),
+                         ("text", "text:1.0"), ("number", "datastyle:1.0"))
+)  # fmt: skip
+
+
+def make_ods(path: Path, styles: str, columns: str, rows: list[list[Any]], styles_xml: str = "") -> Path:
+    """An ``.ods`` of one sheet 花名册: ``styles`` (automatic styles), ``columns`` (column elements),
+    ``rows`` of cells, each text, a number, or (number, cell style); ``styles_xml``: a styles.xml."""
+
+    def cell(value: Any) -> str:
+        value, style = value if isinstance(value, tuple) else (value, "")
+        named = f' table:style-name="{style}"' if style else ""
+        kind = "string" if isinstance(value, str) else f'float" office:value="{value}'
+        text = f"<text:p>{value}</text:p>"
+        return f'<table:table-cell office:value-type="{kind}"{named}>{text}</table:table-cell>'
+
+    body = "".join("<table:table-row>" + "".join(map(cell, row)) + "</table:table-row>" for row in rows)
+    content = (
+        f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {ODS_NAMESPACES}>'
+        f"<office:automatic-styles>{styles}</office:automatic-styles><office:body><office:spreadsheet>"
+        f'<table:table table:name="花名册">{columns}{body}</table:table>'
+        "</office:spreadsheet></office:body></office:document-content>"
+    )
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        archive.writestr("content.xml", content)
+        archive.writestr(
+            "META-INF/manifest.xml",
+            '<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0">'
+            '<manifest:file-entry manifest:full-path="/" manifest:media-type="application/'
+            'vnd.oasis.opendocument.spreadsheet"/></manifest:manifest>',
+        )
+        if styles_xml:
+            archive.writestr("styles.xml", styles_xml)
+    return path
+
+
+PADDING_STYLES = (
+    '<number:number-style style:name="N1"><number:number number:decimal-places="0" '
+    'number:min-integer-digits="5"/></number:number-style>'
+    '<number:number-style style:name="N2"><number:number number:decimal-places="2" '
+    'number:min-integer-digits="3"/></number:number-style>'
+    '<style:style style:name="ce1" style:family="table-cell" style:data-style-name="N1"/>'
+    '<style:style style:name="ce2" style:family="table-cell" style:data-style-name="N2"/>'
+)
+
+
+def test_an_ods_number_is_read_as_its_padding_format_shows_it_also_a_columns_default_one(
+    tmp_path: Path,
+) -> None:
+    path = make_ods(
+        tmp_path / "花名册.ods",
+        PADDING_STYLES,  # 00000 (automatic, in content.xml), and 000.00, which is not padding
+        '<table:table-column table:default-cell-style-name="ce1"/><table:table-column '
+        'table:number-columns-repeated="2"/>',
+        [["党员编号", "姓名", "年龄"], [42, "张三", (7, "ce2")], [12345, "李四", (61, "ce1")]],
+    )
+    table = read_table(path)
+    assert [r.cells for r in table.rows] == [
+        {"党员编号": "00042", "姓名": "张三", "年龄": 7},
+        {"党员编号": "12345", "姓名": "李四", "年龄": "00061"},
+    ]
+
+
+def test_an_ods_whose_styles_cannot_be_read_is_refused_with_one_line(tmp_path: Path) -> None:
+    path = make_ods(tmp_path / "bad.ods", PADDING_STYLES, "", [["党员编号"], [(42, "ce1")]], "<<<")
+    assert refusal(path) == (
+        f"{path}: not a readable OpenDocument .ods file (not well-formed (invalid token): line 1, column 1)"
+    )
 
 
 def test_an_error_value_in_an_xls_is_named_by_the_member_stage() -> None:

@@ -8,6 +8,7 @@ every cell of 100,000 rows costs ~6 s; the patterns ~0.5 s): each looks only for
 
 from __future__ import annotations
 
+import io
 import re
 import struct
 import zipfile
@@ -225,35 +226,89 @@ def _varint(data: bytes, at: int, most: int) -> tuple[int, int]:
 
 
 _OFFICE_TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
+_OFFICE = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+_STYLE = "urn:oasis:names:tc:opendocument:xmlns:style:1.0"
+_NUMBER = "urn:oasis:names:tc:opendocument:xmlns:datastyle:1.0"
 _CALC_EXT = "urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0"
+_ODS_MERGED_OR_ERROR = re.compile(rb'number-(rows|columns)-spanned|value-type="error"')
+#: a number style that pads whole numbers (``number:min-integer-digits`` of 2 or more)
+_PADDING_STYLE = re.compile(rb'min-integer-digits="(?:[2-9]|\d\d)')
 
 
 def ods_extras(path: Path, name: str) -> tuple[list[tuple[int, int, int, int]], Extras]:
     """The merged cells of an ``.ods`` sheet as (first column, first row, last column, last row),
-    and its error values (calamine reads them as empty)."""
+    its error values (calamine reads them as empty), and its numbers as their format shows them
+    when it pads them (12 in ``0000`` is 0012, in ``"QS"0000`` QS0012), as in ``.xlsx`` and ``.xls``."""
     with zipfile.ZipFile(path) as archive:
-        if not re.search(rb'number-(rows|columns)-spanned|value-type="error"', archive.read("content.xml")):
+        content = archive.read("content.xml")
+        styles = archive.read("styles.xml") if "styles.xml" in archive.namelist() else b""
+        padding_styles = bool(_PADDING_STYLE.search(styles) or _PADDING_STYLE.search(content))
+        if not padding_styles and not _ODS_MERGED_OR_ERROR.search(content):
             return [], Extras()
+        formats = _ods_number_formats(styles) if padding_styles and styles else {}
         with archive.open("content.xml") as source:
-            return _ods_cells(source, name)
+            return _ods_cells(source, name, formats)
 
 
-def _ods_cells(source: Any, name: str) -> tuple[list[tuple[int, int, int, int]], Extras]:
+def _ods_number_formats(styles: bytes) -> dict[str, re.Match[str]]:
+    """The padding formats of ``styles.xml``'s number styles, by style name (see :func:`padding`)."""
+    found: dict[str, re.Match[str]] = {}
+    for _, element in ElementTree.iterparse(io.BytesIO(styles), events=("end",)):
+        if element.tag == f"{{{_NUMBER}}}number-style":
+            _number_format(element, found)
+    return found
+
+
+def _number_format(style: Any, found: dict[str, re.Match[str]]) -> None:
+    """Add ``style`` (a ``number:number-style`` element) to ``found`` if it pads whole numbers:
+    text, one whole number of at least two digits without grouping, text."""
+    code, numbers = "", 0
+    for part in style:
+        if part.tag == f"{{{_NUMBER}}}text":
+            code += '"' + (part.text or "").replace('"', "") + '"'
+        elif part.tag == f"{{{_NUMBER}}}number" and not len(part):
+            decimals = part.get(f"{{{_NUMBER}}}decimal-places", "0")
+            if decimals != "0" or part.get(f"{{{_NUMBER}}}grouping") == "true":
+                return
+            digits = part.get(f"{{{_NUMBER}}}min-integer-digits", "1")
+            code, numbers = code + "0" * (int(digits) if digits.isdigit() else 1), numbers + 1
+        else:
+            return  # a fraction, a scientific number, text embedded in the number …
+    match = padding(code.replace('""', "")) if numbers == 1 else None
+    if match:
+        found[style.get(f"{{{_STYLE}}}name", "")] = match
+
+
+def _ods_cells(
+    source: Any, name: str, formats: dict[str, re.Match[str]] | None = None
+) -> tuple[list[tuple[int, int, int, int]], Extras]:
     def tag(key: str) -> str:
         return f"{{{_OFFICE_TABLE}}}{key}"
 
     cells = (tag("table-cell"), tag("covered-table-cell"))
+    formats = dict(formats or {})  #: number style name -> padding; then cell style name -> padding
+    padded_cells: dict[str, re.Match[str]] = {}
+    column_styles: list[str] = []  #: the sheet's columns' default cell styles
     merged: list[tuple[int, int, int, int]] = []
     extras = Extras()
     inside, row, column = False, 0, 0
     for event, element in ElementTree.iterparse(source, events=("start", "end")):
-        if element.tag == tag("table"):
+        if element.tag == f"{{{_NUMBER}}}number-style" and event == "end":
+            _number_format(element, formats)  # automatic styles, before the sheets
+        elif element.tag == f"{{{_STYLE}}}style" and event == "end":
+            data_style = element.get(f"{{{_STYLE}}}data-style-name", "")
+            if data_style in formats:
+                padded_cells[element.get(f"{{{_STYLE}}}name", "")] = formats[data_style]
+        elif element.tag == tag("table"):
             if event == "start":
                 inside = element.get(tag("name")) == name
             elif inside:
                 break
         elif not inside:
             continue
+        elif element.tag == tag("table-column") and event == "end":
+            repeat = min(int(element.get(tag("number-columns-repeated"), "1")), limits.MAX_COLUMNS)
+            column_styles += [element.get(tag("default-cell-style-name"), "")] * repeat
         elif element.tag == tag("table-row") and event == "start":
             row, column = row + 1, 0
         elif element.tag == tag("table-row"):
@@ -262,9 +317,25 @@ def _ods_cells(source: Any, name: str) -> tuple[list[tuple[int, int, int, int]],
         elif element.tag in cells and event == "end":
             rows = int(element.get(tag("number-rows-spanned"), "1"))
             columns = int(element.get(tag("number-columns-spanned"), "1"))
+            repeat = int(element.get(tag("number-columns-repeated"), "1"))
             if rows > 1 or columns > 1:
                 merged.append((column + 1, row, column + columns, row + rows - 1))
             if element.get(f"{{{_CALC_EXT}}}value-type") == "error":
                 extras.show(row, column + 1, "".join(element.itertext()).strip() or "#VALUE!")
-            column += int(element.get(tag("number-columns-repeated"), "1"))
+            elif padded_cells and element.get(f"{{{_OFFICE}}}value-type") == "float":
+                style = element.get(tag("style-name")) or (
+                    column_styles[column] if column < len(column_styles) else ""
+                )
+                if style in padded_cells:
+                    shown = padded(_number(element.get(f"{{{_OFFICE}}}value", "")), padded_cells[style])
+                    for offset in range(min(repeat, limits.MAX_COLUMNS)) if isinstance(shown, str) else ():
+                        extras.show(row, column + 1 + offset, shown)
+            column += repeat
     return merged, extras
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
