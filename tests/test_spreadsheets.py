@@ -112,6 +112,12 @@ def test_an_ods_number_is_read_as_its_padding_format_shows_it_also_a_columns_def
     ]
 
 
+def test_an_ods_padding_style_of_a_billion_digits_is_not_taken_for_one(tmp_path: Path) -> None:
+    huge = PADDING_STYLES.replace('min-integer-digits="5"', 'min-integer-digits="999999999"')
+    path = make_ods(tmp_path / "huge.ods", huge, "", [["党员编号", "姓名"], [(42, "ce1"), "张三"]])
+    assert [r.cells for r in read_table(path).rows] == [{"党员编号": 42, "姓名": "张三"}]
+
+
 def test_an_ods_whose_styles_cannot_be_read_is_refused_with_one_line(tmp_path: Path) -> None:
     path = make_ods(tmp_path / "bad.ods", PADDING_STYLES, "", [["党员编号"], [(42, "ce1")]], "<<<")
     assert refusal(path) == (

@@ -231,6 +231,8 @@ _STYLE = "urn:oasis:names:tc:opendocument:xmlns:style:1.0"
 _NUMBER = "urn:oasis:names:tc:opendocument:xmlns:datastyle:1.0"
 _CALC_EXT = "urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0"
 _ODS_MERGED_OR_ERROR = re.compile(rb'number-(rows|columns)-spanned|value-type="error"')
+#: the most digits a padding format may show (an 18-digit id number and then some)
+_MOST_DIGITS = 30
 #: a number style that pads whole numbers (``number:min-integer-digits`` of 2 or more)
 _PADDING_STYLE = re.compile(rb'min-integer-digits="(?:[2-9]|\d\d)')
 
@@ -271,7 +273,9 @@ def _number_format(style: Any, found: dict[str, re.Match[str]]) -> None:
             if decimals != "0" or part.get(f"{{{_NUMBER}}}grouping") == "true":
                 return
             digits = part.get(f"{{{_NUMBER}}}min-integer-digits", "1")
-            code, numbers = code + "0" * (int(digits) if digits.isdigit() else 1), numbers + 1
+            if not digits.isdigit() or int(digits) > _MOST_DIGITS:  # 999999999 zeros: not a roster's
+                return
+            code, numbers = code + "0" * int(digits), numbers + 1
         else:
             return  # a fraction, a scientific number, text embedded in the number …
     match = padding(code.replace('""', "")) if numbers == 1 else None
@@ -286,8 +290,8 @@ def _ods_cells(
         return f"{{{_OFFICE_TABLE}}}{key}"
 
     cells = (tag("table-cell"), tag("covered-table-cell"))
-    formats = dict(formats or {})  #: number style name -> padding; then cell style name -> padding
-    padded_cells: dict[str, re.Match[str]] = {}
+    formats = dict(formats or {})  #: number style name -> padding format
+    padded_cells: dict[str, re.Match[str]] = {}  #: cell style name -> its number style's padding
     column_styles: list[str] = []  #: the sheet's columns' default cell styles
     merged: list[tuple[int, int, int, int]] = []
     extras = Extras()
