@@ -17,7 +17,7 @@ from packgen.config.schema import Config, material_file
 from packgen.files import sha256_file
 from packgen.materials import load_material
 from packgen.outputs.manifest import Entry
-from packgen.outputs.paths import DIGITAL_DIR, booklet_path, digital_path
+from packgen.outputs.paths import DIGITAL_DIR, names_for
 from packgen.roster.members import Member
 from packgen.rules.ruleset import Assignment
 
@@ -96,13 +96,12 @@ def remove_booklets(output: Path, member_ids: list[str]) -> list[str]:
     member whose row has errors this time is still on it); the ids of those that had a booklet there."""
     removed = []
     for member_id in member_ids:
-        found = False
-        for apart in (False, True):  # under either name it may have had (see ``booklet_filename``)
-            (output / digital_path(member_id, apart)).unlink(missing_ok=True)
-            path = output / booklet_path(member_id, apart)
-            if path.is_file():
-                path.unlink()
-                found = True
+        booklets, digitals = names_for(member_id)  # under either name it may have had
+        for digital in digitals:
+            (output / digital).unlink(missing_ok=True)
+        found = [output / booklet for booklet in booklets if (output / booklet).is_file()]
+        for path in found:
+            path.unlink()
         if found:
             removed.append(member_id)
     return removed
@@ -113,10 +112,10 @@ def remove_former_name(output: Path, entry: Entry, before: Entry | None) -> None
     when it differs from this build's (an id another member's now equals but for case, or no longer)."""
     if before is None or not before.file or before.file == entry.file:
         return
-    for apart in (False, True):  # only a name packgen gives this id: the manifest is not trusted
-        for path in (booklet_path(entry.id, apart), digital_path(entry.id, apart)):
-            if path not in (entry.file, entry.digital):
-                (output / path).unlink(missing_ok=True)
+    booklets, digitals = names_for(entry.id)  # only names packgen gives this id: the manifest is not trusted
+    for path in (*booklets, *digitals):
+        if path not in (entry.file, entry.digital):
+            (output / path).unlink(missing_ok=True)
 
 
 def remove_stale_digital(output: Path, entries: list[Entry], known: dict[str, Entry]) -> None:

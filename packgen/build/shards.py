@@ -24,7 +24,7 @@ from packgen.errors import InputError
 from packgen.files import sha256_file
 from packgen.outputs.delivery import DeliveryRow
 from packgen.outputs.manifest import MANIFEST_JSON, Entry
-from packgen.outputs.paths import booklet_path, digital_path
+from packgen.outputs.paths import names_for
 from packgen.roster import limits
 from packgen.roster.members import PlanKey
 
@@ -67,8 +67,7 @@ class ShardEntry(_Record):
                 )
             return self
         # the name packgen gives the id, or the one it gives an id the roster also has in other case
-        files = (booklet_path(self.id), booklet_path(self.id, apart=True))
-        digitals = (digital_path(self.id), digital_path(self.id, apart=True))
+        files, digitals = names_for(self.id)
         if self.digital and (self.digital not in digitals or not self.digital_sha256):
             raise ValueError(f"digital must be {digitals[0]!r} with its sha256, not {_shown(self.digital)}")
         if self.file not in files:

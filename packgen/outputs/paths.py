@@ -51,3 +51,12 @@ def booklet_path(member_id: str, apart: bool = False) -> str:
 def digital_path(member_id: str, apart: bool = False) -> str:
     """A member's digital edition, relative to the output folder."""
     return f"{DIGITAL_DIR}/{booklet_filename(member_id, apart)}"
+
+
+def names_for(member_id: str) -> tuple[tuple[str, str], tuple[str, str]]:
+    """The names packgen may give a member's booklet and digital edition: (booklets, digital
+    editions), each as its own name first, then the one named apart (see :func:`case_clashes`)."""
+    return (
+        (booklet_path(member_id), booklet_path(member_id, apart=True)),
+        (digital_path(member_id), digital_path(member_id, apart=True)),
+    )
