@@ -247,9 +247,8 @@ def ods_extras(path: Path, name: str) -> tuple[list[tuple[int, int, int, int]], 
         padding_styles = bool(_PADDING_STYLE.search(styles) or _PADDING_STYLE.search(content))
         if not padding_styles and not _ODS_MERGED_OR_ERROR.search(content):
             return [], Extras()
-        formats = _ods_number_formats(styles) if padding_styles and styles else {}
-        with archive.open("content.xml") as source:
-            return _ods_cells(source, name, formats)
+    formats = _ods_number_formats(styles) if padding_styles and styles else {}
+    return _ods_cells(io.BytesIO(content), name, formats)
 
 
 def _ods_number_formats(styles: bytes) -> dict[str, re.Match[str]]:
