@@ -24,6 +24,21 @@ CHAPTER = """# 短章：学习方法
 """
 
 
+#: a template's loop that never ends (10^10 steps): what the time limits must stop
+FOREVER = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"
+
+
+def override_letter(workspace: Path, line: str) -> Path:
+    """A workspace template extending the built-in booklet, its letter block being ``line``."""
+    template = workspace / "templates" / "booklet.html.j2"
+    template.parent.mkdir(exist_ok=True)
+    template.write_text(
+        f'{{% extends "builtin/booklet.html.j2" %}}\n{{% block letter %}}\n{line}\n{{% endblock %}}\n',
+        encoding="utf-8",
+    )
+    return template
+
+
 def small_workspace(root: Path, members_csv: str | None = None, **overrides: Any) -> Path:
     """A workspace whose plans carry one short chapter, so a booklet renders in about a second.
 

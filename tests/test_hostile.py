@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 import yaml
-from booklets import small_workspace
+from booklets import FOREVER, override_letter, small_workspace
 from conftest import write_csv
 from openpyxl import Workbook
 from pypdf import PdfReader
@@ -226,16 +226,6 @@ SANDBOXED = (
 )
 
 
-def override_letter(workspace: Path, line: str) -> Path:
-    template = workspace / "templates" / "booklet.html.j2"
-    template.parent.mkdir(exist_ok=True)
-    template.write_text(
-        f'{{% extends "builtin/booklet.html.j2" %}}\n{{% block letter %}}\n{line}\n{{% endblock %}}\n',
-        encoding="utf-8",
-    )
-    return template
-
-
 @pytest.mark.parametrize(
     ("line", "error"),
     [
@@ -410,8 +400,6 @@ def test_o_slash_is_refused(run, tmp_path: Path, command: str) -> None:
 
 
 # --- 4. a time limit per booklet ----------------------------------------------------------------
-
-FOREVER = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"
 
 
 def test_the_time_limit_stops_work_in_a_thread_and_nothing_comes_after_its_block() -> None:

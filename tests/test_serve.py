@@ -25,7 +25,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from booklets import CHAPTER, small_workspace
+from booklets import CHAPTER, FOREVER, override_letter, small_workspace
 from conftest import ROOT, pdftotext, requires_poppler
 from markupsafe import escape
 
@@ -169,19 +169,11 @@ def test_no_request_reaches_a_file_but_through_a_member_id(tmp_path: Path) -> No
     assert (rebound.status_code, rebound.text) == (400, "Invalid host header")
 
 
-FOREVER = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"
-
-
 def test_a_booklet_past_the_time_limit_fails_alone_and_the_server_goes_on(tmp_path: Path) -> None:
     """serve renders in a thread, where no alarm signal reaches: the limit still stops a template
     that never ends (received templates are untrusted), and the next member's booklet renders."""
     root = small_workspace(tmp_path / "ws")
-    (root / "templates").mkdir()
-    (root / "templates" / "booklet.html.j2").write_text(
-        '{% extends "builtin/booklet.html.j2" %}{% block letter %}'
-        f'{{% if member.id == "A1" %}}{FOREVER}{{% endif %}}{{{{ super() }}}}{{% endblock %}}',
-        encoding="utf-8",
-    )
+    override_letter(root, f'{{% if member.id == "A1" %}}{FOREVER}{{% endif %}}{{{{ super() }}}}')
     with serving(root, timeout=3) as server:  # finding validate's problems meets the loop too
         client = httpx.Client(base_url=server.url.rstrip("/"), timeout=60)
         page = client.get("/member/A1", params={"fragment": "1"})
